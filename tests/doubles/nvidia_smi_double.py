@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""TEST DOUBLE for nvidia-smi: replays output captured on a real H100 (no GPU here).
+
+Installed as ``nvidia-smi`` on Molecule node containers and called by unit tests. It
+answers by argument from the real captures in ``fixtures/gpu/h100-80gb-x1/`` (the
+folder in $NVIDIA_SMI_DOUBLE_FIXTURES, else tests/unit/fixtures/gpu/h100-80gb-x1):
+
+* ``--query-gpu=F1,F2 --format=csv[,noheader][,nounits]``: the captured values of those
+  fields, in the order asked; a field the capture lacks gets nvidia-smi's own error
+  (``Field "x" is not a valid field to query.``, exit 2), as captured in smi_bad_field.txt;
+* ``--query-compute-apps=...``, ``--version``, ``topo -m``, ``-L`` and no argument: the captures.
+
+A profile (JSON in $NVIDIA_SMI_DOUBLE_PROFILE, a file path or the JSON itself) changes the
+replay the way other hosts would differ, each change named:
+``{"gpus": 2, "set": {"ecc.errors.uncorrected.volatile.total": "3"}, "driver_version": "470.57.02",
+"cuda_version": "11.4", "unknown_fields": ["memory.reserved"], "driver_down": true}``.
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_FIXTURES = os.path.join(HERE, '..', 'unit', 'fixtures', 'gpu', 'h100-80gb-x1')
+DRIVER_DOWN = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
+               "Make sure that the latest NVIDIA driver is installed and running.\n")
+# The field list of the captures (fixtures/gpu/README.md, $F), in capture order.
+CAPTURED_FIELDS = (
+    'index,name,uuid,pci.bus_id,driver_version,vbios_version,compute_cap,count,memory.total,'
+    'memory.used,memory.free,memory.reserved,utilization.gpu,utilization.memory,temperature.gpu,'
+    'temperature.memory,power.draw,power.draw.instant,power.limit,pstate,persistence_mode,'
+    'mig.mode.current,ecc.mode.current,ecc.errors.uncorrected.volatile.total,'
+    'ecc.errors.corrected.volatile.total,retired_pages.pending,remapped_rows.pending,'
+    'remapped_rows.failure,clocks.sm,clocks.mem,clocks.max.sm,fan.speed,compute_mode,'
+    'pcie.link.gen.current,pcie.link.width.current,clocks_event_reasons.active').split(',')
+
+
+def fixtures():
+    return os.environ.get('NVIDIA_SMI_DOUBLE_FIXTURES') or DEFAULT_FIXTURES
+
+
+def read(name):
+    with open(os.path.join(fixtures(), name)) as handle:
+        return handle.read()
+
+
+def profile():
+    raw = os.environ.get('NVIDIA_SMI_DOUBLE_PROFILE', '')
+    if not raw:
+        path = '/etc/nvidia-smi-double.json'
+        raw = open(path).read() if os.path.exists(path) else '{}'
+    elif not raw.lstrip().startswith('{'):
+        raw = open(raw).read()
+    return json.loads(raw)
+
+
+def captured_rows(prof, units):
+    """One dict field -> cell per GPU, from the real capture, widened to prof['gpus']."""
+    name = 'smi_query_nounits.csv' if not units else 'smi_query.csv'
+    lines = [line for line in read(name).splitlines() if line.strip()]
+    if units:
+        lines = lines[1:]
+    cells = [c.strip() for c in next(csv.reader([lines[0]]))]
+    base = dict(zip(CAPTURED_FIELDS, cells))
+    count = int(prof.get('gpus', 1))
+    rows = []
+    for i in range(count):
+        row = dict(base)
+        row['index'] = str(i)
+        row['count'] = str(count)
+        row['uuid'] = base['uuid'][:-2] + '%02x' % i if i else base['uuid']
+        row['pci.bus_id'] = '00000000:%02X:00.0' % (0x06 + i) if i else base['pci.bus_id']
+        if prof.get('driver_version'):
+            row['driver_version'] = prof['driver_version']
+        for field, value in prof.get('set', {}).items():
+            row[field] = str(value)
+        for idx, changes in prof.get('set_gpu', {}).items():
+            if int(idx) == i:
+                row.update((k, str(v)) for k, v in changes.items())
+        rows.append(row)
+    return rows
+
+
+def query_gpu(arg, fmt, prof):
+    fields = arg.split('=', 1)[1].split(',')
+    unknown = set(prof.get('unknown_fields', []))
+    for field in fields:
+        if field not in CAPTURED_FIELDS or field in unknown:
+            sys.stdout.write('Field "%s" is not a valid field to query.\n\n' % field)
+            return 2
+    units = 'nounits' not in fmt
+    rows = captured_rows(prof, units)
+    out = io.StringIO()
+    if 'noheader' not in fmt:
+        out.write(', '.join(fields) + '\n')
+    for row in rows:
+        out.write(', '.join(row[f] for f in fields) + '\n')
+    sys.stdout.write(out.getvalue())
+    return 0
+
+
+def compute_apps(fmt, prof):
+    lines = [line for line in read('smi_apps.csv').splitlines() if line.strip()]
+    if prof.get('no_processes'):
+        lines = lines[:1]
+    if 'noheader' in fmt:
+        lines = lines[1:]
+    if 'nounits' in fmt:
+        lines = [line.replace(' MiB', '') for line in lines]
+    sys.stdout.write('\n'.join(lines) + ('\n' if lines else ''))
+    return 0
+
+
+def versioned(text, prof):
+    if prof.get('driver_version'):
+        text = text.replace('580.159.04', prof['driver_version']).replace('580.159', prof['driver_version'].rsplit('.', 1)[0])
+    if prof.get('cuda_version'):
+        text = re.sub(r'(CUDA Version\s*:?\s*)13\.0', r'\g<1>' + prof['cuda_version'], text)
+    return text
+
+
+def main(argv):
+    prof = profile()
+    if prof.get('driver_down'):
+        sys.stdout.write(DRIVER_DOWN)
+        return 9
+    fmt = next((a.split('=', 1)[1] for a in argv if a.startswith('--format=')), 'csv')
+    for arg in argv:
+        if arg.startswith('--query-gpu='):
+            return query_gpu(arg, fmt, prof)
+        if arg.startswith('--query-compute-apps='):
+            return compute_apps(fmt, prof)
+    if argv[:1] == ['--version']:
+        sys.stdout.write(versioned(read('smi_version.txt'), prof))
+        return 0
+    if argv[:2] == ['topo', '-m']:
+        sys.stdout.write(read('smi_topo.txt'))
+        return 0
+    if argv[:1] == ['-L']:
+        sys.stdout.write(read('smi_L.txt'))
+        return 0
+    if not argv:
+        sys.stdout.write(versioned(read('smi_plain.txt'), prof))
+        return 0
+    sys.stderr.write('nvidia-smi test double: no capture for arguments %r\n' % (argv,))
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

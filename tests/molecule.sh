@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios (all under molecule/, or those named) with `molecule test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenarios=("$@")
+if [ "${#scenarios[@]}" -eq 0 ]; then
+  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
+fi
+rc=0
+for s in "${scenarios[@]}"; do
+  t0=$SECONDS
+  printf '\n----- molecule scenario: %s -----\n' "$s"
+  if molecule test -s "$s"; then r=ok; else r=FAILED; rc=1; fi
+  printf -- '----- molecule scenario %s: %s in %ss\n' "$s" "$r" $((SECONDS - t0))
+done
+exit $rc
