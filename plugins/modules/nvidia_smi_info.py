@@ -24,13 +24,14 @@ description:
   - Fails clearly when C(nvidia-smi) is missing or cannot talk to the NVIDIA driver.
   - Only reads; never changes the host.
 author:
-  - inferops engineers
+  - inferops engineers (@inferops)
 attributes:
   check_mode:
     support: full
     description: The module only reads, so it runs unchanged in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   executable:
     description:
@@ -54,7 +55,7 @@ options:
     type: bool
     default: false
 notes:
-  - Result keys carry the units that C(nounits) strips, for example RV(gpus[].memory_total_mib).
+  - Result keys carry the units that C(nounits) strips, for example C(memory_total_mib) in RV(gpus).
 seealso:
   - name: nvidia-smi documentation
     description: The NVIDIA System Management Interface.

@@ -101,7 +101,7 @@ def double_runner(profile=None, calls=None):
         if calls is not None:
             calls.append(list(args))
         proc = subprocess.run([sys.executable, os.path.join(DOUBLES, 'nvidia_smi_double.py')] + list(args),
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True, env=env, check=False)
         return proc.returncode, proc.stdout, proc.stderr
     return run
 
