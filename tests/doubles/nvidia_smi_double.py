@@ -3,7 +3,8 @@
 
 Installed as ``nvidia-smi`` on Molecule node containers and called by unit tests. It
 answers by argument from the real captures in ``fixtures/gpu/h100-80gb-x1/`` (the
-folder in $NVIDIA_SMI_DOUBLE_FIXTURES, else tests/unit/fixtures/gpu/h100-80gb-x1):
+folder in $NVIDIA_SMI_DOUBLE_FIXTURES, else /usr/local/share/nvidia-smi-double where a test
+host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
 
 * ``--query-gpu=F1,F2 --format=csv[,noheader][,nounits]``: the captured values of those
   fields, in the order asked; a field the capture lacks gets nvidia-smi's own error
@@ -38,8 +39,13 @@ CAPTURED_FIELDS = (
     'pcie.link.gen.current,pcie.link.width.current,clocks_event_reasons.active').split(',')
 
 
+INSTALLED_FIXTURES = '/usr/local/share/nvidia-smi-double'
+
+
 def fixtures():
-    return os.environ.get('NVIDIA_SMI_DOUBLE_FIXTURES') or DEFAULT_FIXTURES
+    if os.environ.get('NVIDIA_SMI_DOUBLE_FIXTURES'):
+        return os.environ['NVIDIA_SMI_DOUBLE_FIXTURES']
+    return INSTALLED_FIXTURES if os.path.isdir(INSTALLED_FIXTURES) else DEFAULT_FIXTURES
 
 
 def read(name):

@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: preflight_fleet_report
+short_description: Gather every host's preflight checks into one fleet report
+version_added: 0.1.0
+description:
+  - Builds the fleet report of C(playbooks/preflight.yml) from the C(gpu_host_check_results) that the
+    P(inferops.gpu_inference.gpu_host_check#role) role set on each host.
+  - Hosts that could not be checked (unreachable, failed before the checks) are listed with a single
+    C(reachable) check that failed.
+author:
+  - inferops engineers (@inferops)
+options:
+  _input:
+    description: The host names.
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: The C(hostvars) magic variable.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Build the report
+  ansible.builtin.set_fact:
+    fleet: "{{ groups['gpu_nodes'] | inferops.gpu_inference.preflight_fleet_report(hostvars) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: >-
+    C(summary) (hosts, hosts_failing, hosts_warning, checks), C(hosts) (per host: summary, checks, gpus) and
+    C(problems) (every failed or warned check of every host, failures first).
+  type: dict
+"""
+
+STATUS_ORDER = {'fail': 0, 'warn': 1, 'skip': 2, 'ok': 3}
+
+
+def preflight_fleet_report(hosts, hostvars):
+    report_hosts = {}
+    problems = []
+    for host in hosts:
+        hv = hostvars[host]
+        checks = hv.get('gpu_host_check_results')
+        if checks is None:
+            checks = [{'check': 'reachable', 'status': 'fail', 'found': None, 'expected': 'host checked',
+                       'message': 'host was not checked (unreachable, or failed before its checks ran)'}]
+        checks = list(checks)
+        counts = dict((s, sum(1 for c in checks if c['status'] == s)) for s in STATUS_ORDER)
+        gpus = [dict((k, g.get(k)) for k in ('index', 'name', 'memory_total_mib', 'driver_version'))
+                for g in hv.get('gpu_host_check_gpus') or []]
+        report_hosts[host] = {'summary': counts, 'checks': checks, 'gpus': gpus,
+                              'should_fail': bool(hv.get('gpu_host_check_should_fail', counts['fail'] > 0))}
+        problems.extend(dict(c, host=host) for c in checks if c['status'] in ('fail', 'warn'))
+    problems.sort(key=lambda c: (STATUS_ORDER[c['status']], c['host'], c['check']))
+    failing = sorted(h for h, r in report_hosts.items() if r['summary']['fail'])
+    warning = sorted(h for h, r in report_hosts.items() if r['summary']['warn'] and not r['summary']['fail'])
+    return {
+        'summary': {'hosts': len(report_hosts), 'hosts_failing': failing, 'hosts_warning': warning,
+                    'checks_failed': sum(r['summary']['fail'] for r in report_hosts.values()),
+                    'checks_warned': sum(r['summary']['warn'] for r in report_hosts.values())},
+        'hosts': report_hosts,
+        'problems': problems,
+    }
+
+
+def _cell(text):
+    return str(text).replace('|', '\\|').replace('\n', ' ')
+
+
+def preflight_markdown(report):
+    hosts = report['hosts']
+    order = sorted(hosts, key=lambda h: (-hosts[h]['summary']['fail'], -hosts[h]['summary']['warn'], h))
+    names = []
+    for host in order:
+        for item in hosts[host]['checks']:
+            if item['check'] not in names:
+                names.append(item['check'])
+    # Checks that failed somewhere come first, in the order they were made.
+    failing = [n for n in names if any(c['check'] == n and c['status'] == 'fail' for h in order for c in hosts[h]['checks'])]
+    names = failing + [n for n in names if n not in failing]
+    summary = report['summary']
+    lines = [
+        '# GPU preflight report',
+        '',
+        '%d host(s); failing: %s; warning: %s.' % (
+            summary['hosts'], ', '.join(summary['hosts_failing']) or 'none', ', '.join(summary['hosts_warning']) or 'none'),
+        '',
+        '## Problems',
+        '',
+    ]
+    if report['problems']:
+        lines += ['| host | check | status | message |', '| --- | --- | --- | --- |']
+        lines += ['| %s | %s | %s | %s |' % (p['host'], p['check'], p['status'].upper(), _cell(p['message']))
+                  for p in report['problems']]
+    else:
+        lines.append('None: every check passed on every host.')
+    lines += ['', '## Host x check', '', '| host | ' + ' | '.join(names) + ' |',
+              '| --- |' + ' --- |' * len(names)]
+    for host in order:
+        by_name = dict((c['check'], c['status']) for c in hosts[host]['checks'])
+        lines.append('| %s | %s |' % (host, ' | '.join(
+            by_name.get(n, '-').upper() if by_name.get(n) in ('fail', 'warn') else by_name.get(n, '-') for n in names)))
+    return '\n'.join(lines) + '\n'
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'preflight_fleet_report': preflight_fleet_report, 'preflight_markdown': preflight_markdown}
