@@ -14,13 +14,14 @@ stage() {
   names+=("$name"); times+=($((SECONDS - t0)))
 }
 
-stage unit      python -m pytest -q tests/unit
+stage unit        python -m pytest -q tests/unit
+stage integration python -m pytest -q tests/integration
 stage lint      ansible-lint --profile production
 stage sanity    tests/sanity.sh
 stage molecule  tests/molecule.sh ${INFEROPS_MOLECULE_SCENARIOS:-}
 
 printf '\n===== stage times =====\n'
 for i in "${!names[@]}"; do
-  printf '%-10s %-7s %5ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+  printf '%-12s %-7s %5ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
 done
 exit $failed

@@ -1,10 +1,12 @@
 """Make this checkout importable as ansible_collections.inferops.gpu_inference for pytest."""
 import os
+import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
 DOUBLES = os.path.join(ROOT, 'tests', 'doubles')
+H100 = os.path.join(FIXTURES, 'gpu', 'h100-80gb-x1')
 
 
 def _collection_root():
@@ -22,3 +24,16 @@ def _collection_root():
 
 sys.path.insert(0, _collection_root())
 sys.path.insert(0, DOUBLES)
+
+
+def double_runner(profile=None, calls=None):
+    """Run the nvidia-smi test double (replays the real captures) as a process."""
+    env = dict(os.environ, NVIDIA_SMI_DOUBLE_FIXTURES=H100, NVIDIA_SMI_DOUBLE_PROFILE=profile or '{}')
+
+    def run(args):
+        if calls is not None:
+            calls.append(list(args))
+        proc = subprocess.run([sys.executable, os.path.join(DOUBLES, 'nvidia_smi_double.py')] + list(args),
+                              capture_output=True, text=True, env=env, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    return run

@@ -1,14 +1,11 @@
 """Tests of plugins/module_utils/nvidia_smi.py on real H100 captures (tests/unit/fixtures/gpu)."""
 import os
-import subprocess
-import sys
 
 import pytest
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import nvidia_smi as smi
-from conftest import DOUBLES, FIXTURES
+from conftest import H100, double_runner
 
-H100 = os.path.join(FIXTURES, 'gpu', 'h100-80gb-x1')
 CAPTURED = smi.CORE_FIELDS + tuple(f for f in smi.OPTIONAL_FIELDS)
 
 
@@ -91,19 +88,6 @@ def test_classify_bad_field_capture():
 def test_classify_driver_down():
     kind, detail = smi.classify_error(9, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", '')
     assert kind == 'driver' and 'NVIDIA driver' in detail
-
-
-def double_runner(profile=None, calls=None):
-    """Run the nvidia-smi test double (replays the real captures) as a process."""
-    env = dict(os.environ, NVIDIA_SMI_DOUBLE_FIXTURES=H100, NVIDIA_SMI_DOUBLE_PROFILE=profile or '{}')
-
-    def run(args):
-        if calls is not None:
-            calls.append(list(args))
-        proc = subprocess.run([sys.executable, os.path.join(DOUBLES, 'nvidia_smi_double.py')] + list(args),
-                              capture_output=True, text=True, env=env, check=False)
-        return proc.returncode, proc.stdout, proc.stderr
-    return run
 
 
 def test_collect_one_query_for_all_fields():

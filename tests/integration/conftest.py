@@ -1,0 +1,27 @@
+"""Run ansible-playbook from this checkout with the collection on its path."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+@pytest.fixture(scope='session')
+def playbook():
+    link = os.path.join(ROOT, '.collections', 'ansible_collections', 'inferops', 'gpu_inference')
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.join('..', '..', '..'), link)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'))
+    exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+
+    def run(path, extra_vars):
+        cmd = [exe, '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
+               '-e', json.dumps(extra_vars), os.path.join(ROOT, path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
+        return proc.returncode, proc.stdout + proc.stderr
+    return run

@@ -1,0 +1,32 @@
+"""Bad input to gpu_host_check fails before the host is read, naming the variable."""
+import pytest
+
+GATHER_TASK = 'Read OS, GPUs, dcgm-exporter'
+
+CASES = [
+    # (variable, bad value, words the error must contain)
+    ('gpu_host_check_fail_on', 'sometimes', ['gpu_host_check_fail_on', 'fail, warn, never']),
+    ('gpu_host_check_expected_gpu_count', 'many', ['gpu_host_check_expected_gpu_count', 'int']),
+    ('gpu_host_check_expected_gpu_count', -1, ['gpu_host_check_expected_gpu_count=-1', '0 or more']),
+    ('gpu_host_check_min_gpu_memory_mib', -5, ['gpu_host_check_min_gpu_memory_mib=-5', '0 or more']),
+    ('gpu_host_check_min_driver_version', '550.x', ['gpu_host_check_min_driver_version=550.x', 'dotted version']),
+    ('gpu_host_check_min_cuda_version', 'twelve', ['gpu_host_check_min_cuda_version=twelve', 'dotted version']),
+    ('gpu_host_check_dcgm_exporter_port', 70000, ['gpu_host_check_dcgm_exporter_port=70000', '1 to 65535']),
+    ('gpu_host_check_dcgm_exporter_port', 0, ['gpu_host_check_dcgm_exporter_port=0', '1 to 65535']),
+    ('gpu_host_check_mig_mode', 'maybe', ['gpu_host_check_mig_mode', 'disabled, enabled, any']),
+    ('gpu_host_check_container_engine', 'lxc', ['gpu_host_check_container_engine', 'docker, podman, any, none']),
+    ('gpu_host_check_persistence_mode', 'often', ['gpu_host_check_persistence_mode', 'fail, warn, ignore']),
+    ('gpu_host_check_min_shm_gb', -1, ['gpu_host_check_min_shm_gb=-1', '0 or more']),
+    ('gpu_host_check_min_model_cache_free_gb', 'lots', ['gpu_host_check_min_model_cache_free_gb', 'float']),
+    ('gpu_host_check_do_agent', 'perhaps', ['gpu_host_check_do_agent', 'bool']),
+]
+
+
+@pytest.mark.parametrize('var,value,words', CASES, ids=['%s=%s' % (c[0][len('gpu_host_check_'):], c[1]) for c in CASES])
+def test_bad_input_fails_before_touching_the_host(playbook, var, value, words):
+    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {var: value})
+    assert rc != 0, out
+    flat = ' '.join(out.split())
+    for word in words:
+        assert word in flat, 'expected %r in:\n%s' % (word, out)
+    assert GATHER_TASK not in out, 'the host was read before the input was rejected:\n' + out

@@ -1,0 +1,143 @@
+"""Tests of the preflight judge (plugins/filter/gpu_host_checks.py) and fleet report."""
+import copy
+import os
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.inferops.gpu_inference.plugins.filter.gpu_host_checks import (
+    checks_summary, gpu_host_checks, version_tuple)
+from ansible_collections.inferops.gpu_inference.plugins.filter.preflight_fleet_report import (
+    preflight_fleet_report, preflight_markdown)
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import collect
+from conftest import DOUBLES, double_runner
+
+import dcgm_exporter_double
+
+
+def info(profile='{"gpus": 2}', dcgm=True, omit=()):
+    nvidia = collect(double_runner(profile))
+    nvidia['ok'] = True
+    text = dcgm_exporter_double.render(nvidia['gpu_count'], set(omit)) if dcgm else None
+    return {
+        'os': {'pretty_name': 'Ubuntu 24.04.3 LTS', 'kernel': '6.8.0'},
+        'nvidia': nvidia,
+        'dcgm_exporter': {'systemd': True, 'unit': 'dcgm-exporter', 'unit_state': 'active' if dcgm else 'inactive',
+                          'url': 'http://127.0.0.1:9400/metrics', 'metrics_text': text,
+                          'error': None if dcgm else 'URLError: refused'},
+        'container': {'docker': {'present': True, 'version': '27.3.1', 'runtimes': ['nvidia', 'runc']},
+                      'cdi_specs': []},
+        'storage': {'model_cache': {'path': '/m', 'measured_path': '/', 'free_bytes': 500 * 1024 ** 3},
+                    'shm': {'size_bytes': 32 * 1024 ** 3}},
+    }
+
+
+EXPECT = {'gpu_count': 2, 'gpu_model_pattern': 'H100', 'min_gpu_memory_mib': 80000,
+          'min_driver_version': '550.54.15', 'min_cuda_version': '12.4', 'min_model_cache_free_gb': 100, 'min_shm_gb': 16}
+
+
+def by_name(checks):
+    return dict((c['check'], c) for c in checks)
+
+
+def failed(checks):
+    return sorted(c['check'] for c in checks if c['status'] == 'fail')
+
+
+def test_healthy_host_passes_every_check():
+    checks = gpu_host_checks(info(), EXPECT)
+    assert failed(checks) == []
+    assert checks_summary(checks)['fail'] == 0
+    assert by_name(checks)['gpu_memory']['message'] == 'memory per GPU [81559] MiB; at least 80000 MiB expected'
+
+
+@pytest.mark.parametrize('profile,expected', [
+    ('{"gpus": 2, "set_gpu": {"1": {"ecc.errors.uncorrected.volatile.total": 4}}}', ['ecc_uncorrected']),
+    ('{"gpus": 1}', ['gpu_count']),
+    ('{"gpus": 2, "driver_version": "470.57.02", "cuda_version": "11.4"}', ['cuda_version', 'driver_version']),
+    ('{"gpus": 2, "set": {"remapped_rows.pending": "Yes"}}', ['pending_retirement']),
+    ('{"gpus": 2, "set": {"mig.mode.current": "Enabled"}}', ['mig_mode']),
+    ('{"gpus": 2, "set": {"name": "NVIDIA A10G", "memory.total": "23028"}}', ['gpu_memory', 'gpu_model']),
+])
+def test_each_fault_fails_exactly_its_check(profile, expected):
+    assert failed(gpu_host_checks(info(profile), EXPECT)) == expected
+
+
+def test_persistence_off_is_a_warning_by_default_and_a_failure_when_asked():
+    host = info('{"gpus": 2, "set": {"persistence_mode": "Disabled"}}')
+    assert by_name(gpu_host_checks(host, EXPECT))['persistence_mode']['status'] == 'warn'
+    assert by_name(gpu_host_checks(host, dict(EXPECT, persistence_mode='fail')))['persistence_mode']['status'] == 'fail'
+
+
+def test_dcgm_missing_a_metric_for_the_gpus():
+    checks = by_name(gpu_host_checks(info(omit=['DCGM_FI_DEV_FB_USED']), EXPECT))
+    assert checks['dcgm_exporter_metrics']['status'] == 'fail'
+    assert 'DCGM_FI_DEV_FB_USED for GPU 0, 1' in checks['dcgm_exporter_metrics']['message']
+
+
+def test_dcgm_down():
+    checks = by_name(gpu_host_checks(info(dcgm=False), EXPECT))
+    assert checks['dcgm_exporter_metrics']['status'] == 'fail'
+    assert checks['dcgm_exporter_service']['status'] == 'fail'
+    assert 'inactive; active expected' in checks['dcgm_exporter_service']['message']
+
+
+def test_nvidia_smi_missing_skips_the_gpu_checks():
+    host = info()
+    host['nvidia'] = {'ok': False, 'reason': 'nvidia_smi_missing', 'msg': 'nvidia-smi not found (nvidia-smi)'}
+    checks = gpu_host_checks(host, EXPECT)
+    assert failed(checks) == ['nvidia_smi']
+    assert by_name(checks)['gpu_count']['status'] == 'skip'
+
+
+def test_container_runtime_without_nvidia_runtime_or_cdi_fails_and_cdi_passes():
+    host = info()
+    host['container']['docker']['runtimes'] = ['runc']
+    check = by_name(gpu_host_checks(host, EXPECT))['container_runtime']
+    assert check['status'] == 'fail' and 'no nvidia runtime' in check['message']
+    with open(os.path.join(DOUBLES, 'cdi', 'nvidia.yaml')) as handle:
+        spec = cdi.parse_spec(handle.read())
+    host['container']['cdi_specs'] = [dict(spec, path='/etc/cdi/nvidia.yaml')]
+    check = by_name(gpu_host_checks(host, EXPECT))['container_runtime']
+    assert check['status'] == 'ok' and '/etc/cdi/nvidia.yaml (0, 1, all)' in check['message']
+
+
+def test_storage_thresholds():
+    host = info()
+    host['storage']['model_cache']['free_bytes'] = 20 * 1024 ** 3
+    host['storage']['shm']['size_bytes'] = 64 * 1024 ** 2
+    assert failed(gpu_host_checks(host, EXPECT)) == ['model_cache_disk', 'shm_size']
+
+
+def test_bad_expectations_are_named():
+    with pytest.raises(AnsibleFilterError, match='unknown expectation'):
+        gpu_host_checks(info(), {'gpu_cnt': 2})
+    with pytest.raises(AnsibleFilterError, match='min_driver_version'):
+        gpu_host_checks(info(), {'min_driver_version': '5x'})
+    with pytest.raises(AnsibleFilterError, match='gpu_model_pattern'):
+        gpu_host_checks(info(), {'gpu_model_pattern': 'H100['})
+
+
+def test_version_tuple():
+    assert version_tuple('580.159.04') > version_tuple('550.54.15') > version_tuple('535')
+    with pytest.raises(ValueError):
+        version_tuple('12.x')
+
+
+def test_cdi_json_spec():
+    assert cdi.parse_spec('{"kind": "nvidia.com/gpu", "devices": [{"name": "0"}, {"name": "all"}]}') == {
+        'kind': 'nvidia.com/gpu', 'devices': ['0', 'all']}
+
+
+def test_fleet_report_orders_failures_first_and_lists_unchecked_hosts():
+    ok = gpu_host_checks(info(), EXPECT)
+    bad = gpu_host_checks(info('{"gpus": 1}'), EXPECT)
+    hostvars = {'a-good': {'gpu_host_check_results': ok}, 'b-bad': {'gpu_host_check_results': bad}, 'c-gone': {}}
+    report = preflight_fleet_report(['a-good', 'b-bad', 'c-gone'], hostvars)
+    assert report['summary']['hosts_failing'] == ['b-bad', 'c-gone']
+    assert [p['host'] for p in report['problems']] == ['b-bad', 'c-gone']
+    md = preflight_markdown(copy.deepcopy(report))
+    table = md.split('## Host x check')[1].strip().splitlines()
+    assert table[0].startswith('| host | gpu_count | reachable |')
+    assert table[-1].startswith('| a-good |')
