@@ -60,8 +60,10 @@ def preflight_fleet_report(hosts, hostvars):
         counts = dict((s, sum(1 for c in checks if c['status'] == s)) for s in STATUS_ORDER)
         gpus = [dict((k, g.get(k)) for k in ('index', 'name', 'memory_total_mib', 'driver_version'))
                 for g in hv.get('gpu_host_check_gpus') or []]
-        report_hosts[host] = {'summary': counts, 'checks': checks, 'gpus': gpus,
-                              'should_fail': bool(hv.get('gpu_host_check_should_fail', counts['fail'] > 0))}
+        should_fail = hv.get('gpu_host_check_should_fail', counts['fail'] > 0)
+        if not isinstance(should_fail, bool):
+            should_fail = str(should_fail).strip().lower() in ('true', 'yes', '1')
+        report_hosts[host] = {'summary': counts, 'checks': checks, 'gpus': gpus, 'should_fail': should_fail}
         problems.extend(dict(c, host=host) for c in checks if c['status'] in ('fail', 'warn'))
     problems.sort(key=lambda c: (STATUS_ORDER[c['status']], c['host'], c['check']))
     failing = sorted(h for h, r in report_hosts.items() if r['summary']['fail'])

@@ -11,7 +11,7 @@ from ansible_collections.inferops.gpu_inference.plugins.filter.preflight_fleet_r
     preflight_fleet_report, preflight_markdown)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import collect
-from conftest import DOUBLES, double_runner
+from unit_support import DOUBLES, double_runner
 
 import dcgm_exporter_double
 

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import nvidia_smi as smi
-from conftest import H100, double_runner
+from unit_support import H100, double_runner
 
 CAPTURED = smi.CORE_FIELDS + tuple(f for f in smi.OPTIONAL_FIELDS)
 

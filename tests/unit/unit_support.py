@@ -1,0 +1,40 @@
+"""Shared helpers of the unit tests; importing it makes this checkout importable as
+ansible_collections.inferops.gpu_inference (see conftest.py)."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
+DOUBLES = os.path.join(ROOT, 'tests', 'doubles')
+H100 = os.path.join(FIXTURES, 'gpu', 'h100-80gb-x1')
+
+
+def _collection_root():
+    # Under ansible-test the checkout already sits at .../ansible_collections/inferops/gpu_inference.
+    parts = ROOT.split(os.sep)
+    if parts[-3:-2] == ['ansible_collections']:
+        return os.sep.join(parts[:-3])
+    link_parent = os.path.join(ROOT, '.collections', 'ansible_collections', 'inferops')
+    link = os.path.join(link_parent, 'gpu_inference')
+    if not os.path.exists(link):
+        os.makedirs(link_parent, exist_ok=True)
+        os.symlink(os.path.join('..', '..', '..'), link)
+    return os.path.join(ROOT, '.collections')
+
+
+sys.path.insert(0, _collection_root())
+sys.path.insert(0, DOUBLES)
+
+
+def double_runner(profile=None, calls=None):
+    """Run the nvidia-smi test double (replays the real captures) as a process."""
+    env = dict(os.environ, NVIDIA_SMI_DOUBLE_FIXTURES=H100, NVIDIA_SMI_DOUBLE_PROFILE=profile or '{}')
+
+    def run(args):
+        if calls is not None:
+            calls.append(list(args))
+        proc = subprocess.run([sys.executable, os.path.join(DOUBLES, 'nvidia_smi_double.py')] + list(args),
+                              capture_output=True, text=True, env=env, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    return run
