@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: the preflight playbook against a bare nvidia-smi ad-hoc command, over N node containers.
 
 Starts N `inferops/node:bookworm` containers whose nvidia-smi is the test double (it
@@ -94,7 +94,7 @@ def main():
         for name in names:
             sh(['docker', 'exec', name, 'rm', '-f', '/tmp/nvidia-smi-calls'])
         bare, pre = [], []
-        for _ in range(args.rounds):
+        for dummy in range(args.rounds):
             bare.append(timed(bare_cmd, env))
             pre.append(timed(pre_cmd, env))
         calls = [int(sh(['docker', 'exec', n, 'sh', '-c', 'grep -vc "^--query-gpu=name " /tmp/nvidia-smi-calls || true']).stdout.strip() or 0)

@@ -8,8 +8,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 pip_version=$(python3 -c 'import re, ansible_test._internal.python_requirements as r; print(re.search(r"pip=.([0-9.]+)", open(r.__file__).read()).group(1))')
 cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 [ -f "$cache" ] || { mkdir -p "$(dirname "$cache")"; cp "$root/tests/bed/get_pip_offline.py" "$cache"; }
-dest=${INFEROPS_SANITY_DIR:-/var/tmp/inferops-sanity}/ansible_collections/inferops/gpu_inference
-rm -rf --one-file-system "$dest"
+# A fresh tree per run, so that two runs on one machine never share it.
+tree=$(mktemp -d /var/tmp/inferops-sanity.XXXXXX)
+trap 'rm -rf --one-file-system "$tree"' EXIT
+dest=$tree/ansible_collections/inferops/gpu_inference
 mkdir -p "$dest"
 (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$dest")
 cd "$dest"

@@ -24,13 +24,8 @@ description:
   - Only reads; never changes the host.
 author:
   - inferops engineers (@inferops)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so it runs unchanged in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.attributes.read_only
 options:
   nvidia_smi:
     description: Path or name of C(nvidia-smi).

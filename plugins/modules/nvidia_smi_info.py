@@ -25,13 +25,8 @@ description:
   - Only reads; never changes the host.
 author:
   - inferops engineers (@inferops)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so it runs unchanged in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.attributes.read_only
 options:
   executable:
     description:

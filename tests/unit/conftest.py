@@ -3,4 +3,5 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import unit_support  # noqa: E402,F401  (sets up sys.path for ansible_collections and the doubles)
+# Importing it puts ansible_collections (this checkout) and the test doubles on sys.path.
+import unit_support  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
