@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
+import os
 import re
 
 # Query field -> (result key with its unit, type). Types: int, float, str, bool
@@ -80,6 +81,17 @@ _DRIVER_DOWN = (
     'driver/library version mismatch',
     'unable to determine the device handle',
 )
+
+
+# Where drivers put nvidia-smi besides PATH (containers with the NVIDIA runtime, WSL).
+NVIDIA_SMI_DIRS = ['/usr/bin', '/usr/local/nvidia/bin', '/usr/lib/wsl/lib']
+
+
+def resolve_executable(get_bin_path, exe):
+    """Path of an executable nvidia-smi, or None. ``exe`` is a path or a bare name looked up
+    with ``get_bin_path`` (AnsibleModule.get_bin_path) on PATH and NVIDIA_SMI_DIRS."""
+    path = exe if os.path.sep in exe else get_bin_path(exe, opt_dirs=NVIDIA_SMI_DIRS)
+    return path if path and os.access(path, os.X_OK) else None
 
 
 class NvidiaSmiError(Exception):

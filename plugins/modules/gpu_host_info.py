@@ -116,9 +116,8 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.cdi import 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import (
     NvidiaSmiError,
     collect,
+    resolve_executable,
 )
-
-NVIDIA_PATHS = ['/usr/bin', '/usr/local/nvidia/bin', '/usr/lib/wsl/lib']
 
 
 def os_facts():
@@ -140,8 +139,8 @@ def os_facts():
 
 def nvidia_facts(module):
     exe = module.params['nvidia_smi']
-    path = exe if os.path.sep in exe else module.get_bin_path(exe, opt_dirs=NVIDIA_PATHS)
-    if not path or not os.access(path, os.X_OK):
+    path = resolve_executable(module.get_bin_path, exe)
+    if not path:
         return {'ok': False, 'reason': 'nvidia_smi_missing', 'msg': 'nvidia-smi not found (%s)' % exe}
 
     def run(args):

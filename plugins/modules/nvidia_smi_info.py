@@ -136,15 +136,13 @@ topology:
     affinity: {GPU0: {cpu_affinity: 0-15, numa_affinity: "0", gpu_numa_id: null}}
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import (
     NvidiaSmiError,
     collect,
+    resolve_executable,
 )
-
-EXTRA_PATHS = ['/usr/bin', '/usr/local/nvidia/bin', '/usr/lib/wsl/lib']
 
 
 def main():
@@ -158,8 +156,8 @@ def main():
         supports_check_mode=True,
     )
     exe = module.params['executable']
-    path = exe if os.path.sep in exe else module.get_bin_path(exe, opt_dirs=EXTRA_PATHS)
-    if not path or not os.access(path, os.X_OK):
+    path = resolve_executable(module.get_bin_path, exe)
+    if not path:
         module.fail_json(
             msg='nvidia-smi not found (executable=%s): install the NVIDIA driver on this host, '
                 'or set executable to where nvidia-smi is' % exe,

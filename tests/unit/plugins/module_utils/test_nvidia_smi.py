@@ -134,3 +134,18 @@ def test_collect_many_gpus_and_overrides():
     assert len({g['uuid'] for g in got['gpus']}) == 4
     assert got['driver_version'] == '470.57.02' and got['cuda_version'] == '11.4'
     assert [g['ecc_errors_uncorrected_volatile_total'] for g in got['gpus']] == [0, 0, 3, 0]
+
+
+def test_resolve_executable(tmp_path):
+    exe = tmp_path / 'nvidia-smi'
+    exe.write_text('#!/bin/sh\n')
+    asked = []
+
+    def get_bin_path(name, opt_dirs=None):
+        asked.append((name, opt_dirs))
+        return str(exe)
+    assert smi.resolve_executable(get_bin_path, 'nvidia-smi') is None  # not executable yet
+    exe.chmod(0o755)
+    assert smi.resolve_executable(get_bin_path, 'nvidia-smi') == str(exe)
+    assert asked[0] == ('nvidia-smi', smi.NVIDIA_SMI_DIRS)
+    assert smi.resolve_executable(get_bin_path, str(tmp_path / 'absent')) is None
