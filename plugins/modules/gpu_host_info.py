@@ -110,8 +110,10 @@ import json
 import os
 import platform
 
+from ansible.module_utils.six.moves import http_client
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.cdi import find_specs
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import (
     NvidiaSmiError,
@@ -168,6 +170,26 @@ def unit_state(module, unit):
     return (out or err).strip() or 'unknown'
 
 
+def http_get(url, timeout):
+    """GET a metrics endpoint: (status, text). http.client is enough for a local exporter and
+    imports far less than module_utils.urls, which matters when every host of a fleet runs this."""
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https'):
+        raise ValueError('only http and https URLs are supported, not %r' % url)
+    if parts.scheme == 'https':
+        import ssl  # pylint: disable=import-outside-toplevel
+        conn = http_client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
+                                           context=ssl._create_unverified_context())  # pylint: disable=protected-access
+    else:
+        conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        conn.request('GET', (parts.path or '/') + ('?' + parts.query if parts.query else ''))
+        response = conn.getresponse()
+        return response.status, response.read().decode('utf-8', 'replace')
+    finally:
+        conn.close()
+
+
 def dcgm_facts(module):
     url = module.params['dcgm_exporter_url']
     facts = {'systemd': systemd_running(), 'unit': module.params['dcgm_exporter_unit'], 'url': url,
@@ -175,9 +197,11 @@ def dcgm_facts(module):
     facts['unit_state'] = unit_state(module, facts['unit'])
     if url:
         try:
-            response = open_url(url, timeout=module.params['timeout'], validate_certs=False)
-            facts['status'] = response.getcode()
-            facts['metrics_text'] = response.read().decode('utf-8', 'replace')
+            facts['status'], text = http_get(url, module.params['timeout'])
+            if facts['status'] == 200:
+                facts['metrics_text'] = text
+            else:
+                facts['error'] = 'HTTP %s: %s' % (facts['status'], text.strip()[:200])
         except Exception as exc:  # pylint: disable=broad-except
             facts['error'] = '%s: %s' % (type(exc).__name__, exc)
     return facts

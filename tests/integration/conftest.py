@@ -19,9 +19,10 @@ def playbook():
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'))
     exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 
-    def run(path, extra_vars):
-        cmd = [exe, '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
-               '-e', json.dumps(extra_vars), os.path.join(ROOT, path)]
+    def run(path, extra_vars, options=()):
+        cmd = [exe] + list(options) + [
+            '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
+            '-e', json.dumps(extra_vars), os.path.join(ROOT, path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
         return proc.returncode, proc.stdout + proc.stderr
     return run

@@ -1,7 +1,8 @@
 """Bad input to gpu_host_check fails before the host is read, naming the variable."""
 import pytest
 
-GATHER_TASK = 'Read OS, GPUs, dcgm-exporter'
+# At -vvv ansible-playbook names every module it ships to the host.
+GATHER_MODULE = 'AnsiballZ_gpu_host_info'
 
 CASES = [
     # (variable, bad value, words the error must contain)
@@ -24,9 +25,16 @@ CASES = [
 
 @pytest.mark.parametrize('var,value,words', CASES, ids=['%s=%s' % (c[0][len('gpu_host_check_'):], c[1]) for c in CASES])
 def test_bad_input_fails_before_touching_the_host(playbook, var, value, words):
-    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {var: value})
+    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {var: value}, ['-vvv'])
     assert rc != 0, out
     flat = ' '.join(out.split())
     for word in words:
         assert word in flat, 'expected %r in:\n%s' % (word, out)
-    assert GATHER_TASK not in out, 'the host was read before the input was rejected:\n' + out
+    assert GATHER_MODULE not in out, 'the host was read before the input was rejected:\n' + out
+
+
+def test_good_input_reads_the_host(playbook):
+    """The counterpart: with valid settings the module does run (so the check above can fail)."""
+    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {'gpu_host_check_fail_on': 'never'}, ['-vvv'])
+    assert rc == 0, out
+    assert GATHER_MODULE in out

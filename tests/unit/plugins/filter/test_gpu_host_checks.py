@@ -6,7 +6,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.gpu_inference.plugins.filter.gpu_host_checks import (
-    checks_summary, gpu_host_checks, version_tuple)
+    checks_summary, gpu_host_checks)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import version_tuple
 from ansible_collections.inferops.gpu_inference.plugins.filter.preflight_fleet_report import (
     preflight_fleet_report, preflight_markdown)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
@@ -141,3 +142,18 @@ def test_fleet_report_orders_failures_first_and_lists_unchecked_hosts():
     table = md.split('## Host x check')[1].strip().splitlines()
     assert table[0].startswith('| host | gpu_count | reachable |')
     assert table[-1].startswith('| a-good |')
+
+
+def test_settings_problems_name_each_bad_setting():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import settings_problems
+    problems = settings_problems({'gpu_count': -1, 'min_shm_gb': 'lots', 'dcgm_exporter_port': '70000',
+                                  'min_driver_version': '550.x', 'gpu_model_pattern': '(', 'min_cuda_version': '12.4'},
+                                 lambda key: 'gpu_host_check_' + key)
+    text = ' | '.join(problems)
+    assert len(problems) == 5, text
+    assert 'gpu_host_check_gpu_count=-1 must be 0 or more' in text
+    assert 'gpu_host_check_min_shm_gb=lots must be a number' in text
+    assert 'gpu_host_check_dcgm_exporter_port=70000 must be a port from 1 to 65535' in text
+    assert 'gpu_host_check_min_driver_version=550.x must be a dotted version' in text
+    assert 'gpu_host_check_gpu_model_pattern=( is not a regular expression' in text
+    assert settings_problems({'gpu_count': 8, 'min_cuda_version': '', 'dcgm_exporter_port': 9400}) == []

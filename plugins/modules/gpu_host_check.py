@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: gpu_host_check
+short_description: Preflight a GPU inference node in one task - validate, read, judge
+version_added: 0.1.0
+description:
+  - Checks the settings on the controller and fails, naming each bad setting, before anything
+    runs on the node.
+  - Reads the node with one run of M(inferops.gpu_inference.gpu_host_info) (one C(nvidia-smi)
+    query for all GPU fields), then judges the observations on the controller as the
+    P(inferops.gpu_inference.gpu_host_checks#filter) filter does.
+  - Sets the facts C(gpu_host_check_results), C(gpu_host_check_summary), C(gpu_host_check_gpus),
+    C(gpu_host_check_info) and C(gpu_host_check_should_fail), which the fleet report of
+    C(playbooks/preflight.yml) reads; warns with one line per failing or warning check.
+  - This is what the P(inferops.gpu_inference.gpu_host_check#role) role runs; it is an action
+    plugin, so its work is on the controller but for the one module run on the node.
+  - Only reads; never changes the host.
+author:
+  - inferops engineers (@inferops)
+extends_documentation_fragment:
+  - inferops.gpu_inference.attributes.read_only
+attributes:
+  action:
+    support: full
+    description: Runs as an action plugin on the controller.
+options:
+  gather:
+    description: Options passed to M(inferops.gpu_inference.gpu_host_info) as they are.
+    type: dict
+    default: {}
+  expect:
+    description:
+      - What the host must have; the keys of the P(inferops.gpu_inference.gpu_host_checks#filter)
+        filter's O(inferops.gpu_inference.gpu_host_checks#filter:expect). Unknown keys fail.
+    type: dict
+    default: {}
+  fail_on:
+    description: Fail on any failed check (V(fail)), any failed or warned check (V(warn)), or never.
+    type: str
+    choices: [fail, warn, never]
+    default: fail
+  defer_failure:
+    description: Judge and set the facts but do not fail, so that a fleet report can be written first.
+    type: bool
+    default: false
+  name_prefix:
+    description:
+      - Put before each setting's name in error messages. The role sets C(gpu_host_check_) so that
+        errors name its variables (C(gpu_count) is then named C(gpu_host_check_expected_gpu_count)).
+    type: str
+    default: ""
+seealso:
+  - module: inferops.gpu_inference.gpu_host_info
+  - module: inferops.gpu_inference.nvidia_smi_info
+"""
+
+EXAMPLES = r"""
+- name: Preflight an 8-GPU H100 node with a recent driver, without failing the play
+  inferops.gpu_inference.gpu_host_check:
+    gather:
+      dcgm_exporter_url: http://127.0.0.1:9400/metrics
+      container_engines: [docker]
+    expect:
+      gpu_count: 8
+      gpu_model_pattern: H100
+      min_driver_version: "550.54.15"
+    fail_on: never
+  register: preflight
+
+- name: Show what failed
+  ansible.builtin.debug:
+    var: preflight.summary.failed
+"""
+
+RETURN = r"""
+checks:
+  description: One dictionary per check, in a fixed order, as the gpu_host_checks filter returns them.
+  returned: when the node was read
+  type: list
+  elements: dict
+  sample:
+    - {check: gpu_count, status: ok, message: "8 GPU(s) found, at least 8 expected", found: 8, expected: 8}
+summary:
+  description: Counts per status and the names of failed and warned checks.
+  returned: when the node was read
+  type: dict
+  sample: {ok: 14, warn: 0, fail: 1, skip: 2, failed: [dcgm_exporter_metrics], warned: []}
+should_fail:
+  description: Whether the checks fail the host under O(fail_on).
+  returned: when the node was read
+  type: bool
+gathered:
+  description: Whether gpu_host_info ran on the node (false when the settings were rejected).
+  returned: always
+  type: bool
+ansible_facts:
+  description: The C(gpu_host_check_*) facts named above.
+  returned: when the node was read
+  type: dict
+"""
