@@ -1,0 +1,150 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: vllm_smoke
+short_description: Smoke-test a vLLM server - completion, chat and a streamed request must each return tokens
+version_added: 0.1.0
+description:
+  - Sends, from the node, a C(/v1/completions), a C(/v1/chat/completions) and a streamed request to a vLLM
+    OpenAI-compatible server, and fails naming the first test that returned no tokens or an error.
+  - Python standard library only on the node.
+author:
+  - inferops engineers (@inferops)
+extends_documentation_fragment:
+  - inferops.gpu_inference.attributes.read_only
+options:
+  url:
+    description: Base URL of the server as seen from the node.
+    type: str
+    default: http://127.0.0.1:8000
+  model:
+    description: The served model name.
+    type: str
+    required: true
+  api_key:
+    description: API key sent as a bearer token.
+    type: str
+  tests:
+    description: Which requests to send.
+    type: list
+    elements: str
+    choices: [completion, chat, stream]
+    default: [completion, chat, stream]
+  prompt:
+    description: The prompt (the chat test sends it as the user's message).
+    type: str
+    default: The capital of France is
+  max_tokens:
+    description: Tokens to ask for in each request.
+    type: int
+    default: 8
+  temperature:
+    description: Sampling temperature. Tiny random test models answer only whitespace at 0.
+    type: float
+    default: 1.0
+  seed:
+    description: Sampling seed, for repeatable answers.
+    type: int
+    default: 7
+  timeout:
+    description: Timeout of each request in seconds.
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Smoke-test the server
+  inferops.gpu_inference.vllm_smoke:
+    url: http://127.0.0.1:8000
+    model: llama-3.1-8b
+  register: smoke
+"""
+
+RETURN = r"""
+tests:
+  description: Per test, C(ok), C(status), C(tokens) (completion tokens, or chunks for the stream), C(text), C(seconds) and C(error).
+  returned: always
+  type: dict
+sample_response:
+  description: The chat test's response JSON, as evidence.
+  returned: when the chat test ran
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import ApiError, Client, completion_text
+
+
+def run_test(client, name, p):
+    body = {'model': p['model'], 'max_tokens': p['max_tokens'], 'temperature': p['temperature'], 'seed': p['seed']}
+    start = time.time()
+    if name == 'completion':
+        status, answer = client.request('POST', '/v1/completions', dict(body, prompt=p['prompt']))
+    elif name == 'chat':
+        status, answer = client.request('POST', '/v1/chat/completions',
+                                        dict(body, messages=[{'role': 'user', 'content': p['prompt']}]))
+    else:
+        status, chunks, done, error = client.stream('/v1/completions', dict(body, prompt=p['prompt']))
+        text = ''.join(completion_text(c) for c in chunks)
+        ok = status == 200 and done and len(chunks) >= 1 and not error
+        return {'ok': ok, 'status': status, 'tokens': len(chunks), 'text': text, 'done': done,
+                'seconds': round(time.time() - start, 3),
+                'error': error or (None if ok else 'stream ended without chunks or [DONE]')}, None
+    seconds = round(time.time() - start, 3)
+    if status != 200 or not isinstance(answer, dict):
+        return {'ok': False, 'status': status, 'tokens': 0, 'text': '', 'seconds': seconds,
+                'error': str(answer)[:500]}, None
+    tokens = (answer.get('usage') or {}).get('completion_tokens') or 0
+    ok = tokens > 0
+    return {'ok': ok, 'status': status, 'tokens': tokens, 'text': completion_text(answer), 'seconds': seconds,
+            'error': None if ok else 'no completion tokens'}, answer
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type='str', default='http://127.0.0.1:8000'),
+            model=dict(type='str', required=True),
+            api_key=dict(type='str', no_log=True),
+            tests=dict(type='list', elements='str', choices=['completion', 'chat', 'stream'],
+                       default=['completion', 'chat', 'stream']),
+            prompt=dict(type='str', default='The capital of France is'),
+            max_tokens=dict(type='int', default=8),
+            temperature=dict(type='float', default=1.0),
+            seed=dict(type='int', default=7),
+            timeout=dict(type='int', default=120),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        client = Client(p['url'], p['api_key'], p['timeout'])
+    except ApiError as exc:
+        module.fail_json(msg=str(exc))
+    results, sample = {}, None
+    for name in p['tests']:
+        results[name], answer = run_test(client, name, p)
+        if name == 'chat':
+            sample = answer
+    failed = [n for n in p['tests'] if not results[n]['ok']]
+    out = dict(changed=False, tests=results)
+    if sample is not None:
+        out['sample_response'] = sample
+    if failed:
+        module.fail_json(msg='smoke test failed: %s' % '; '.join(
+            '%s (HTTP %s: %s)' % (n, results[n]['status'], results[n]['error']) for n in failed), **out)
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()

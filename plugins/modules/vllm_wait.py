@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: vllm_wait
+short_description: Wait until a vLLM server answers, printing its start-up stages as they come
+version_added: 0.1.0
+description:
+  - Waits until C(/health) answers 200 and C(/v1/models) lists the served model, calling
+    M(inferops.gpu_inference.vllm_probe) on the node in a loop; prints each start-up stage read from the
+    server's log (starting, loading weights, compiling, profiling memory, capturing graphs, starting API
+    server, startup complete) with the time it was reached.
+  - Fails at once when the container, supervisord program or systemd unit dies, and after O(timeout)
+    seconds otherwise, with the cause, the last stage and the log tail.
+  - An action plugin; in check mode it does not wait.
+author:
+  - inferops engineers (@inferops)
+attributes:
+  action:
+    support: full
+    description: Runs on the controller, calling vllm_probe on the node.
+  check_mode:
+    support: partial
+    description: Skips the wait.
+  diff_mode:
+    support: none
+    description: No diff.
+options:
+  url:
+    description: Base URL of the server as seen from the node.
+    type: str
+    default: http://127.0.0.1:8000
+  served_model_name:
+    description: The model name C(/v1/models) must list.
+    type: str
+    required: true
+  api_key:
+    description: API key sent as a bearer token.
+    type: str
+  log_file:
+    description: The server's log file on the node.
+    type: str
+  log_offset:
+    description: Byte offset in O(log_file) where this start's lines begin.
+    type: int
+    default: 0
+  watch_kind:
+    description: What runs the server.
+    type: str
+    choices: [docker, podman, supervisor, systemd, none]
+    default: none
+  watch_name:
+    description: Container name, supervisord program or systemd unit.
+    type: str
+  timeout:
+    description: Seconds to wait in all.
+    type: int
+    default: 600
+  poll:
+    description: Longest wait of one probe on the node, in seconds.
+    type: int
+    default: 15
+  quiet:
+    description: Do not print the stages.
+    type: bool
+    default: false
+seealso:
+  - module: inferops.gpu_inference.vllm_probe
+"""
+
+EXAMPLES = r"""
+- name: Wait for the server
+  inferops.gpu_inference.vllm_wait:
+    url: http://127.0.0.1:8000
+    served_model_name: llama-3.1-8b
+    log_file: /var/log/inferops/vllm.log
+    watch_kind: docker
+    watch_name: vllm
+    timeout: 900
+"""
+
+RETURN = r"""
+ready:
+  description: Whether the server became ready.
+  returned: always
+  type: bool
+stages:
+  description: Each stage seen, with C(after_s) seconds since the wait began.
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds waited.
+  returned: always
+  type: float
+cause:
+  description: Why the server did not come up.
+  returned: on failure
+  type: str
+log_tail:
+  description: The last lines of the server's log when it did not come up.
+  returned: always
+  type: list
+  elements: str
+"""
