@@ -32,6 +32,7 @@ bed:
 	tests/bed/ensure_docker.sh
 	tests/bed/build_node_image.sh
 	tests/bed/build_vllm_image.sh
+	tests/bed/build_pod_image.sh
 
 unit: venv
 	$(PY) -m pytest -q tests/unit

@@ -61,14 +61,17 @@ class ActionModule(ActionBase):
                 stages.append({'stage': stage, 'after_s': elapsed})
                 if not args['quiet']:
                     display.display('%s: vLLM %s after %.0f s' % (host, stage, elapsed))
-            if probe.get('ready') or probe.get('alive') is False or elapsed >= args['timeout']:
+            # A traceback in this start's log ends the wait even while a supervisor restarts it.
+            if probe.get('ready') or probe.get('alive') is False or stage == 'failed' or elapsed >= args['timeout']:
                 break
         result.update(changed=False, ready=bool(probe.get('ready')), stages=stages, elapsed=round(time.time() - start, 1),
                       health=probe.get('health'), models=probe.get('models'), alive=probe.get('alive'),
-                      state=probe.get('state'), log_tail=probe.get('log_tail') or [])
+                      state=probe.get('state'), error=probe.get('error'), log_tail=probe.get('log_tail') or [])
         if not result['ready']:
-            if probe.get('alive') is False:
-                cause = 'the server stopped (%s)' % probe.get('state')
+            if probe.get('alive') is False or stage == 'failed':
+                cause = 'the server stopped (%s)' % probe.get('state') if probe.get('alive') is False else 'the server failed'
+                if probe.get('error'):
+                    cause += ': ' + probe['error']
             else:
                 cause = 'not ready after %d s (/health: %s, /v1/models: %s)' % (
                     args['timeout'], probe.get('health'), ', '.join(probe.get('models') or []) or 'none')

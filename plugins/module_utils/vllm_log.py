@@ -76,3 +76,22 @@ def read_from(path, offset):
             return handle.read().decode('utf-8', 'replace'), size
     except (IOError, OSError):
         return '', offset
+
+
+EXCEPTION_LINE = re.compile(r'^(\(\w+ pid=\d+\) )?([A-Za-z_][\w.]*(Error|Exception)): (.*)$')
+
+
+def last_error(lines):
+    """The last exception of a traceback in the lines, with the indented lines that explain it
+    (pydantic puts the reason on the next line), as one line; None when there is none."""
+    for index in range(len(lines) - 1, -1, -1):
+        match = EXCEPTION_LINE.match(lines[index])
+        if match:
+            parts = [match.group(2) + ': ' + match.group(4).strip()]
+            for follow in lines[index + 1:index + 3]:
+                text = follow.strip()
+                if not follow.startswith(' ') or text.startswith('For further information'):
+                    break
+                parts.append(text)
+            return ' '.join(parts)[:600]
+    return None

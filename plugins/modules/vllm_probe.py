@@ -105,6 +105,10 @@ state:
   description: What the engine, supervisord or systemd said of it.
   returned: always
   type: str
+error:
+  description: The last exception in the log tail, with its explanation, when the server is not ready.
+  returned: always
+  type: str
 log_tail:
   description: The last 40 lines of this start's log, when the server is not ready.
   returned: always
@@ -121,7 +125,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, ApiError
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import read_from, stage_of
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stage_of
 
 
 def liveness(module, kind, name):
@@ -198,7 +202,8 @@ def main():
         # A crash's traceback goes to stderr, which only the engine's log has.
         rc, out, err = module.run_command([module.get_bin_path(p['watch_kind']), 'logs', '--tail', '40', p['watch_name']])
         tail = (out + err).splitlines()[-40:] or tail
-    module.exit_json(changed=False, ready=ready, health=health, listening=health is not None or listening(client), models=models, stage=stage, alive=alive,
+    error = None if ready else last_error(tail)
+    module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client), models=models, stage=stage, alive=alive,
                      state=state, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
 
 

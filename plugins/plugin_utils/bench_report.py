@@ -1,0 +1,373 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Benchmark records, SLO gates and the fleet report (JSON, CSV, Markdown, HTML with SVG charts).
+
+Controller side. Records are one per host and scenario; /metrics deltas are computed with
+prometheus_client from the snapshots vllm_bench takes before and after each run.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+from html import escape
+
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:  # pragma: no cover
+    text_string_to_metric_families = None
+
+SCENARIO_KEYS = ('num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len', 'dataset_name', 'burstiness')
+# vLLM /metrics counters (sample names) whose change over a run is reported.
+COUNTERS = {
+    'vllm:request_success_total': 'requests_succeeded', 'vllm:prompt_tokens_total': 'prompt_tokens',
+    'vllm:generation_tokens_total': 'generation_tokens', 'vllm:num_preemptions_total': 'preemptions',
+}
+GAUGES = {'vllm:kv_cache_usage_perc': 'kv_cache_usage', 'vllm:gpu_cache_usage_perc': 'kv_cache_usage',
+          'vllm:num_requests_running': 'requests_running', 'vllm:num_requests_waiting': 'requests_waiting'}
+CSV_COLUMNS = ('host', 'scenario', 'num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len',
+               'completed', 'failed', 'duration_s', 'request_throughput_rps', 'output_throughput_tok_s',
+               'total_token_throughput_tok_s', 'ttft_mean_ms', 'ttft_p50_ms', 'ttft_p90_ms', 'ttft_p99_ms',
+               'tpot_mean_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_p99_ms',
+               'gpu_util_mean_pct', 'gpu_util_peak_pct', 'gpu_idle_fraction', 'gpu_mem_used_peak_mib', 'gpu_power_mean_w',
+               'metrics_generation_tokens', 'metrics_preemptions', 'cost_per_million_output_tokens')
+
+
+def sweep_scenario(level, per_level, input_len, output_len):
+    return {'name': 'concurrency-%d' % level, 'num_prompts': level * per_level, 'max_concurrency': level,
+            'request_rate': 'inf', 'input_len': input_len, 'output_len': output_len}
+
+
+def scenario_problems(scenarios):
+    problems, names = [], set()
+    for index, item in enumerate(scenarios or []):
+        where = 'vllm_bench_scenarios[%d]' % index
+        if not isinstance(item, dict):
+            problems.append('%s must be a dictionary' % where)
+            continue
+        name = item.get('name')
+        if not name or not str(name).replace('-', '').replace('_', '').isalnum():
+            problems.append('%s.name=%s must be letters, digits, - or _' % (where, name))
+        elif name in names:
+            problems.append('%s.name=%s is used twice' % (where, name))
+        names.add(name)
+        for key in ('num_prompts', 'input_len', 'output_len', 'max_concurrency'):
+            if key in item:
+                try:
+                    bad = int(item[key]) < (1 if key == 'num_prompts' else 0)
+                except (TypeError, ValueError):
+                    bad = True
+                if bad:
+                    problems.append('%s.%s=%s must be a whole number of %s or more' % (
+                        where, key, item[key], 1 if key == 'num_prompts' else 0))
+        if 'num_prompts' not in item:
+            problems.append('%s.num_prompts is missing' % where)
+        rate = str(item.get('request_rate', 'inf'))
+        if rate != 'inf':
+            try:
+                if float(rate) <= 0:
+                    raise ValueError
+            except ValueError:
+                problems.append('%s.request_rate=%s must be a positive number or inf' % (where, rate))
+        if item.get('dataset_name', 'random') not in ('random', 'sharegpt'):
+            problems.append('%s.dataset_name=%s must be random or sharegpt' % (where, item.get('dataset_name')))
+    return problems
+
+
+def _samples(text):
+    out = {}
+    if not text or text_string_to_metric_families is None:
+        return out
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    return out
+
+
+def metrics_delta(before, after):
+    b, a = _samples(before), _samples(after)
+    out = {}
+    for name, key in COUNTERS.items():
+        if name in a:
+            out[key] = a[name] - b.get(name, 0.0)
+    for name, key in GAUGES.items():
+        if name in a:
+            out[key + '_after'] = a[name]
+    return out
+
+
+def records(runs, host, price_per_hour=0):
+    out = []
+    for run in runs or []:
+        item = run.get('item') or {}
+        if run.get('failed') or 'results' not in run:
+            out.append({'host': host, 'scenario': item.get('name'), 'error': run.get('msg', 'did not run'),
+                        'settings': dict((k, item.get(k)) for k in SCENARIO_KEYS if k in item), 'results': {}})
+            continue
+        results = dict(run['results'])
+        record = {'host': host, 'scenario': item.get('name'),
+                  'settings': dict((k, item.get(k)) for k in SCENARIO_KEYS if k in item),
+                  'results': results, 'raw_json': run.get('raw_json'), 'seconds': run.get('seconds')}
+        gpu = run.get('gpu')
+        if gpu:
+            record['gpu'] = dict((k, v) for k, v in gpu.items() if k != 'series')
+            record['gpu_series'] = [(s['t'], s['util_pct']) for s in gpu.get('series') or [] if s.get('util_pct') is not None]
+        metrics = run.get('server_metrics') or {}
+        if metrics.get('after'):
+            record['server_metrics'] = metrics_delta(metrics.get('before'), metrics.get('after'))
+        throughput = results.get('output_throughput_tok_s')
+        if price_per_hour and throughput:
+            record['cost_per_million_output_tokens'] = round(float(price_per_hour) / (throughput * 3600.0) * 1e6, 4)
+        out.append(record)
+    return out
+
+
+def gate_misses(recs, gates):
+    gates = gates or {}
+    baseline = dict(((r.get('host'), r.get('scenario')), r) for r in gates.get('baseline') or [])
+    misses = []
+    for rec in recs or []:
+        res = rec.get('results') or {}
+        where = {'host': rec.get('host'), 'scenario': rec.get('scenario')}
+        if rec.get('error'):
+            misses.append(dict(where, gate='ran', limit='ran', value=rec['error']))
+            continue
+        limit = gates.get('ttft_p99_ms')
+        if limit not in (None, '') and res.get('ttft_p99_ms') is not None and res['ttft_p99_ms'] > float(limit):
+            misses.append(dict(where, gate='p99 TTFT (ms) <=', limit=float(limit), value=res['ttft_p99_ms']))
+        limit = gates.get('failed_requests')
+        if limit not in (None, '') and (res.get('failed') or 0) > int(limit):
+            misses.append(dict(where, gate='failed requests <=', limit=int(limit), value=res.get('failed')))
+        factor = gates.get('throughput_factor')
+        base = baseline.get((rec.get('host'), rec.get('scenario'))) or next(
+            (r for (h, s), r in baseline.items() if s == rec.get('scenario')), None)
+        if factor not in (None, '') and base:
+            want = (base.get('results') or {}).get('output_throughput_tok_s', 0) * float(factor)
+            have = res.get('output_throughput_tok_s') or 0
+            if have < want:
+                misses.append(dict(where, gate='output tok/s >= baseline x %s' % factor, limit=round(want, 2), value=have))
+    return misses
+
+
+def miss_table(misses):
+    lines = ['| host | scenario | gate | limit | value |', '| --- | --- | --- | --- | --- |']
+    lines += ['| %s | %s | %s | %s | %s |' % (m['host'], m['scenario'], m['gate'], m['limit'], m['value']) for m in misses]
+    return '\n'.join(lines)
+
+
+def _flat(rec):
+    res, gpu, met = rec.get('results') or {}, rec.get('gpu') or {}, rec.get('server_metrics') or {}
+    row = {'host': rec.get('host'), 'scenario': rec.get('scenario')}
+    row.update(rec.get('settings') or {})
+    row.update(dict((k, v) for k, v in res.items() if not isinstance(v, (list, dict))))
+    row.update(gpu_util_mean_pct=gpu.get('util_mean_pct'), gpu_util_peak_pct=gpu.get('util_peak_pct'),
+               gpu_idle_fraction=gpu.get('idle_fraction'), gpu_mem_used_peak_mib=gpu.get('mem_used_peak_mib'),
+               gpu_power_mean_w=gpu.get('power_mean_w'), metrics_generation_tokens=met.get('generation_tokens'),
+               metrics_preemptions=met.get('preemptions'), cost_per_million_output_tokens=rec.get('cost_per_million_output_tokens'))
+    return row
+
+
+def to_csv(recs):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), extrasaction='ignore', lineterminator='\n')
+    writer.writeheader()
+    for rec in recs:
+        writer.writerow(_flat(rec))
+    return buf.getvalue()
+
+
+def _fmt(value, digits=1):
+    if value is None or value == '':
+        return '-'
+    if isinstance(value, float):
+        return ('%.' + str(digits) + 'f') % value
+    return str(value)
+
+
+def comparison(recs, baseline):
+    base = dict(((r.get('host'), r.get('scenario')), r) for r in baseline or [])
+    rows = []
+    for rec in recs:
+        old = base.get((rec.get('host'), rec.get('scenario')))
+        if old:
+            new_t = (rec.get('results') or {}).get('output_throughput_tok_s')
+            old_t = (old.get('results') or {}).get('output_throughput_tok_s')
+            rows.append((rec['host'], rec['scenario'], old_t, new_t, (new_t / old_t) if new_t and old_t else None))
+    return rows
+
+
+def to_markdown(report):
+    recs, misses = report['records'], report['misses']
+    lines = ['# vLLM benchmark report', '', '%d host(s), %d scenario run(s), %d SLO miss(es). Generated %s.' % (
+        len(report['hosts']), len(recs), len(misses), report['generated']), '']
+    if misses:
+        lines += ['## SLO misses', '', miss_table(misses), '']
+    lines += ['## Results', '', '| host | scenario | prompts | rate | conc. | ok | failed | out tok/s | TTFT p50 / p99 ms'
+              ' | TPOT p99 ms | ITL p99 ms | GPU util mean / peak % | $/M out tok |',
+              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for rec in recs:
+        r, g, s = rec.get('results') or {}, rec.get('gpu') or {}, rec.get('settings') or {}
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s | %s |' % (
+            rec['host'], rec['scenario'], _fmt(s.get('num_prompts')), _fmt(s.get('request_rate', 'inf')),
+            _fmt(s.get('max_concurrency') or '-'), _fmt(r.get('completed')), _fmt(r.get('failed')),
+            _fmt(r.get('output_throughput_tok_s')), _fmt(r.get('ttft_p50_ms')), _fmt(r.get('ttft_p99_ms')),
+            _fmt(r.get('tpot_p99_ms')), _fmt(r.get('itl_p99_ms')), _fmt(g.get('util_mean_pct')), _fmt(g.get('util_peak_pct')),
+            _fmt(rec.get('cost_per_million_output_tokens'), 2)))
+    rows = comparison(recs, report.get('baseline'))
+    if rows:
+        lines += ['', '## Against the baseline', '', '| host | scenario | baseline out tok/s | now | ratio |',
+                  '| --- | --- | ---: | ---: | ---: |']
+        lines += ['| %s | %s | %s | %s | %s |' % (h, s, _fmt(o), _fmt(n), _fmt(x, 3)) for h, s, o, n, x in rows]
+    unparsed = [(rec['host'], rec['scenario'], u) for rec in recs for u in (rec.get('results') or {}).get('unparsed') or []]
+    if unparsed:
+        lines += ['', '## Output lines not understood', ''] + ['- %s / %s: `%s`' % u for u in unparsed]
+    return '\n'.join(lines) + '\n'
+
+
+PALETTE = ('#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf')
+
+
+def _svg_line(chart_id, title, xlabel, ylabel, series, width=640, height=300):
+    """series: [(label, [(x, y), ...])] -> an inline SVG line chart."""
+    points = [p for dummy, pts in series for p in pts if p[1] is not None]
+    if not points:
+        return '<p class="empty">%s: no data</p>' % escape(title)
+    xmin, xmax = min(p[0] for p in points), max(p[0] for p in points)
+    ymax = max(p[1] for p in points) or 1.0
+    xspan = (xmax - xmin) or 1.0
+    left, right, top, bottom = 60, 20, 30, 45
+    pw, ph = width - left - right, height - top - bottom
+
+    def sx(x):
+        return left + (x - xmin) / xspan * pw
+
+    def sy(y):
+        return top + ph - y / (ymax * 1.1) * ph
+    parts = ['<svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">'
+             % (chart_id, width, height, escape(title)),
+             '<text x="%d" y="18" class="title">%s</text>' % (left, escape(title)),
+             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top + ph, left + pw, top + ph),
+             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top, left, top + ph),
+             '<text x="%d" y="%d" class="label">%s</text>' % (left + pw // 2, height - 8, escape(xlabel)),
+             '<text x="12" y="%d" class="label" transform="rotate(-90 12 %d)">%s</text>' % (top + ph // 2, top + ph // 2, escape(ylabel))]
+    for frac in (0, 0.5, 1.0):
+        y = ymax * 1.1 * frac
+        parts.append('<text x="%d" y="%.1f" class="tick">%s</text>' % (left - 6, sy(y) + 4, _fmt(y)))
+    parts.append('<text x="%d" y="%d" class="tick">%s</text>' % (left, top + ph + 16, _fmt(xmin)))
+    parts.append('<text x="%d" y="%d" class="tick">%s</text>' % (left + pw, top + ph + 16, _fmt(xmax)))
+    for index, (label, pts) in enumerate(series):
+        color = PALETTE[index % len(PALETTE)]
+        pts = [p for p in pts if p[1] is not None]
+        if not pts:
+            continue
+        path = ' '.join('%.1f,%.1f' % (sx(x), sy(y)) for x, y in pts)
+        parts.append('<polyline class="series" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, path))
+        parts += ['<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (sx(x), sy(y), color) for x, y in pts[:200]]
+        parts.append('<text x="%d" y="%d" fill="%s" class="legend">%s</text>' % (left + 10, top + 14 + 14 * index, color, escape(label)))
+    parts.append('</svg>')
+    return '\n'.join(parts)
+
+
+def _svg_bars(chart_id, title, ylabel, groups, width=640, height=300):
+    """groups: [(group label, [(bar label, value), ...])] -> grouped bar chart."""
+    values = [v for dummy, bars in groups for dummy2, v in bars if v is not None]
+    if not values:
+        return '<p class="empty">%s: no data</p>' % escape(title)
+    ymax = max(values) or 1.0
+    left, right, top, bottom = 60, 20, 30, 60
+    pw, ph = width - left - right, height - top - bottom
+    slot = pw / float(len(groups))
+    parts = ['<svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">'
+             % (chart_id, width, height, escape(title)),
+             '<text x="%d" y="18" class="title">%s</text>' % (left, escape(title)),
+             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top + ph, left + pw, top + ph),
+             '<text x="12" y="%d" class="label" transform="rotate(-90 12 %d)">%s</text>' % (top + ph // 2, top + ph // 2, escape(ylabel)),
+             '<text x="%d" y="%d" class="tick">%s</text>' % (left - 6, top + 4, _fmt(ymax * 1.1))]
+    bar_labels = []
+    for gi, (glabel, bars) in enumerate(groups):
+        width_bar = slot * 0.8 / max(1, len(bars))
+        for bi, (blabel, value) in enumerate(bars):
+            if blabel not in bar_labels:
+                bar_labels.append(blabel)
+            if value is None:
+                continue
+            h = value / (ymax * 1.1) * ph
+            x = left + gi * slot + slot * 0.1 + bi * width_bar
+            parts.append('<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>' % (
+                x, top + ph - h, width_bar * 0.9, h, PALETTE[bar_labels.index(blabel) % len(PALETTE)],
+                escape(glabel), escape(blabel), _fmt(value, 2)))
+        parts.append('<text x="%.1f" y="%d" class="tick">%s</text>' % (left + gi * slot + slot * 0.1, top + ph + 16, escape(glabel[:28])))
+    for index, blabel in enumerate(bar_labels):
+        parts.append('<text x="%d" y="%d" fill="%s" class="legend">%s</text>' % (
+            left + 10 + 110 * index, height - 8, PALETTE[index % len(PALETTE)], escape(blabel)))
+    parts.append('</svg>')
+    return '\n'.join(parts)
+
+
+def to_html(report):
+    recs = [r for r in report['records'] if not r.get('error')]
+    hosts = report['hosts']
+    sweep = [(h, sorted(((r['settings'].get('max_concurrency'), (r.get('results') or {}).get('output_throughput_tok_s'))
+                         for r in recs if r['host'] == h and r['settings'].get('max_concurrency')), key=lambda p: p[0]))
+             for h in hosts]
+    charts = [_svg_line('chart-throughput-concurrency', 'Output throughput against concurrency', 'max concurrency',
+                        'output tok/s', [(h, pts) for h, pts in sweep if pts])]
+    charts.append(_svg_bars('chart-throughput-scenario', 'Output throughput per scenario', 'output tok/s',
+                            [(r['host'] + ' ' + r['scenario'], [('tok/s', (r.get('results') or {}).get('output_throughput_tok_s'))])
+                             for r in recs]))
+    for metric in ('ttft', 'tpot', 'itl'):
+        charts.append(_svg_bars('chart-%s' % metric, '%s percentiles per host and scenario (ms)' % metric.upper(), 'ms',
+                                [(r['host'] + ' ' + r['scenario'], [(stat, (r.get('results') or {}).get('%s_%s_ms' % (metric, stat)))
+                                                                    for stat in ('p50', 'p90', 'p99')]) for r in recs]))
+    charts.append(_svg_line('chart-gpu-util', 'GPU utilisation during each run', 'seconds into the run', 'util %',
+                            [(r['host'] + ' ' + r['scenario'], r.get('gpu_series') or []) for r in recs]))
+    md = to_markdown(report)
+    table = ['<table><thead><tr>'] + ['<th>%s</th>' % escape(c) for c in
+                                      ('host', 'scenario', 'ok', 'failed', 'out tok/s', 'TTFT p99 ms', 'TPOT p99 ms', 'GPU util %')]
+    table.append('</tr></thead><tbody>')
+    for r in report['records']:
+        res, gpu = r.get('results') or {}, r.get('gpu') or {}
+        table.append('<tr>' + ''.join('<td>%s</td>' % escape(_fmt(v)) for v in (
+            r['host'], r['scenario'], res.get('completed'), res.get('failed', r.get('error')), res.get('output_throughput_tok_s'),
+            res.get('ttft_p99_ms'), res.get('tpot_p99_ms'), gpu.get('util_mean_pct'))) + '</tr>')
+    table.append('</tbody></table>')
+    misses = ''.join('<li>%s / %s: %s %s, got %s</li>' % tuple(escape(str(m[k])) for k in ('host', 'scenario', 'gate', 'limit', 'value'))
+                     for m in report['misses'])
+    return '\n'.join([
+        '<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8"><title>vLLM benchmark report</title>',
+        '<style>body{font-family:sans-serif;margin:24px;color:#222} .chart{border:1px solid #ddd;margin:8px 8px 8px 0}'
+        ' .title{font-weight:bold;font-size:13px} .label,.tick,.legend{font-size:11px} .axis{stroke:#333}'
+        ' table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}'
+        ' .misses{color:#b00}</style></head><body>',
+        '<h1>vLLM benchmark report</h1>',
+        '<p id="summary">%d host(s), %d run(s), %d SLO miss(es). Generated %s.</p>' % (
+            len(hosts), len(report['records']), len(report['misses']), escape(report['generated'])),
+        ('<ul class="misses" id="misses">%s</ul>' % misses) if misses else '<p id="misses">No SLO misses.</p>',
+        '<div id="charts">', '\n'.join(charts), '</div>', '<h2>Results</h2>', '\n'.join(table),
+        '<h2>Summary (Markdown)</h2><pre>%s</pre>' % escape(md), '</body></html>', ''])
+
+
+def build_report(hosts, hostvars, generated, baseline=None):
+    recs, misses = [], []
+    for host in hosts:
+        hv = hostvars.get(host) or {}
+        host_recs = hv.get('vllm_bench_records')
+        if host_recs is None:
+            recs.append({'host': host, 'scenario': '-', 'error': 'not benchmarked (unreachable or failed earlier)',
+                         'settings': {}, 'results': {}})
+            misses.append({'host': host, 'scenario': '-', 'gate': 'ran', 'limit': 'ran', 'value': 'not benchmarked'})
+            continue
+        recs.extend(host_recs)
+        misses.extend(hv.get('vllm_bench_misses') or [])
+    return {'generated': generated, 'hosts': list(hosts), 'records': recs, 'misses': misses,
+            'baseline': baseline or []}
+
+
+def dumps(report):
+    slim = dict(report, records=[dict((k, v) for k, v in r.items()) for r in report['records']])
+    return json.dumps(slim, indent=2, sort_keys=True, default=str) + '\n'
