@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 .PHONY: demo test venv collection bed unit lint sanity molecule clean
 
 demo: venv collection bed
-	ansible-playbook playbooks/demo.yml
+	ansible-playbook playbooks/site.yml
 
 test: venv collection bed
 	tests/run_all.sh
@@ -47,5 +47,5 @@ molecule: venv collection bed
 	tests/molecule.sh
 
 clean:
-	-docker rm -f inferops-demo-vllm
+	-docker rm -f inferops-demo-vllm inferops-demo-vllm-previous
 	rm -rf reports .collections

@@ -32,7 +32,7 @@ options:
         C(persistence_mode) (V(fail), V(warn) or V(ignore) when off), C(mig_mode) (V(disabled), V(enabled) or V(any)),
         C(no_foreign_processes) (bool), C(dcgm_exporter) (bool), C(dcgm_metrics) (list),
         C(container_engine) (V(docker), V(podman), V(any) or V(none)), C(min_model_cache_free_gb) (number),
-        C(min_shm_gb) (number), C(do_agent) (bool).
+        C(min_shm_gb) (number), C(do_agent) (bool), C(accelerator) (V(nvidia), or V(cpu) to skip GPU and dcgm checks).
     type: dict
     default: {}
 """

@@ -14,7 +14,7 @@ short_description: Run one C(vllm bench serve) scenario and return its parsed re
 version_added: 0.1.0
 description:
   - Runs C(vllm bench serve) once, in one of three ways, and parses its text and C(--save-result) JSON into one
-    normalized record (see the module_utils C(vllm_bench_output) docstring for every key; units are in the key names:
+    normalized record (see the module_utils C(vllm_bench_output) docstring for every key; units are in the key names, as in
     C(duration_s), C(output_throughput_tok_s), C(ttft_p99_ms), C(ttft_p99_9_ms), C(request_rate_rps)...).
   - O(runner=exec) runs it inside the serving container (C(docker exec) or C(podman exec)); O(runner=container) runs a
     one-shot container of the same image on a management host (no GPU needed, only the tokenizer), host networking;
@@ -183,7 +183,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-results:
+bench:
   description: The normalized results (text and JSON merged); C(unparsed) lists what was not understood.
   returned: success
   type: dict
@@ -216,7 +216,6 @@ stdout_tail:
   elements: str
 """
 
-import json
 import os
 import time
 
@@ -272,7 +271,7 @@ def main():
             vllm=dict(type='str', default='vllm'),
             base_url=dict(type='str', default='http://127.0.0.1:8000'),
             model=dict(type='str', required=True),
-            tokenizer=dict(type='str'),
+            tokenizer=dict(type='str', no_log=False),
             backend=dict(type='str', default='vllm'),
             endpoint=dict(type='str', default='/v1/completions'),
             dataset_name=dict(type='str', default='random', choices=['random', 'sharegpt']),
@@ -363,7 +362,7 @@ def main():
     results = merge(text_part, json_part)
     if p['save_detailed']:
         results['detailed_requests'] = results.get('completed', 0) + (results.get('failed') or 0)
-    result.update(results=results, raw_json=raw)
+    result.update(bench=results, raw_json=raw)
     if samples is not None:
         result['gpu'] = dict(summarize(samples), series=samples, errors=sampler.errors)
     if p['server_metrics']:

@@ -203,7 +203,8 @@ def main():
         rc, out, err = module.run_command([module.get_bin_path(p['watch_kind']), 'logs', '--tail', '40', p['watch_name']])
         tail = (out + err).splitlines()[-40:] or tail
     error = None if ready else last_error(tail)
-    module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client), models=models, stage=stage, alive=alive,
+    module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
+                     models=models, stage=stage, alive=alive,
                      state=state, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
 
 

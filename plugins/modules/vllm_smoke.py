@@ -119,7 +119,7 @@ def main():
             tests=dict(type='list', elements='str', choices=['completion', 'chat', 'stream'],
                        default=['completion', 'chat', 'stream']),
             prompt=dict(type='str', default='The capital of France is'),
-            max_tokens=dict(type='int', default=8),
+            max_tokens=dict(type='int', default=8, no_log=False),
             temperature=dict(type='float', default=1.0),
             seed=dict(type='int', default=7),
             timeout=dict(type='int', default=120),

@@ -105,11 +105,11 @@ def records(runs, host, price_per_hour=0):
     out = []
     for run in runs or []:
         item = run.get('item') or {}
-        if run.get('failed') or 'results' not in run:
+        if run.get('failed') or 'bench' not in run:
             out.append({'host': host, 'scenario': item.get('name'), 'error': run.get('msg', 'did not run'),
                         'settings': dict((k, item.get(k)) for k in SCENARIO_KEYS if k in item), 'results': {}})
             continue
-        results = dict(run['results'])
+        results = dict(run['bench'])
         record = {'host': host, 'scenario': item.get('name'),
                   'settings': dict((k, item.get(k)) for k in SCENARIO_KEYS if k in item),
                   'results': results, 'raw_json': run.get('raw_json'), 'seconds': run.get('seconds')}

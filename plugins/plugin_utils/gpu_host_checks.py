@@ -34,6 +34,7 @@ DEFAULTS = {
     'min_model_cache_free_gb': 0,
     'min_shm_gb': 0,
     'do_agent': False,
+    'accelerator': 'nvidia',
 }
 GIB = 1024 ** 3
 
@@ -202,6 +203,9 @@ def _container_check(container, exp):
         if facts.get('error'):
             reasons.append('%s does not answer: %s' % (name, facts['error']))
             continue
+        if exp['accelerator'] == 'cpu':
+            return check('container_runtime', 'ok', '%s %s (CPU node: no GPU runtime needed)' % (name, facts.get('version')),
+                         {'engine': name}, 'a container engine')
         if name == 'docker' and 'nvidia' in facts.get('runtimes', []):
             return check('container_runtime', 'ok', 'docker %s with the nvidia runtime' % facts.get('version'),
                          {'engine': 'docker', 'runtimes': facts['runtimes']}, 'nvidia runtime or CDI spec')
@@ -249,8 +253,11 @@ def gpu_host_checks(info, expect=None):
     nvidia = info.get('nvidia') or {}
     os_facts = info.get('os') or {}
     out = [check('os', 'ok', '%s, kernel %s' % (os_facts.get('pretty_name'), os_facts.get('kernel')), os_facts)]
-    out.extend(_gpu_checks(nvidia, exp))
-    out.extend(_dcgm_checks(info.get('dcgm_exporter') or {}, nvidia, exp))
+    if exp['accelerator'] == 'cpu':
+        out.append(check('gpus', 'skip', 'CPU node (accelerator=cpu): GPU, driver and dcgm-exporter checks skipped'))
+    else:
+        out.extend(_gpu_checks(nvidia, exp))
+        out.extend(_dcgm_checks(info.get('dcgm_exporter') or {}, nvidia, exp))
     out.append(_container_check(info.get('container') or {}, exp))
     out.extend(_storage_checks(info.get('storage') or {}, exp))
     if exp['do_agent']:

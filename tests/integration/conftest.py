@@ -7,6 +7,8 @@ import sys
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+# The collection's Python code, imported as ansible_collections.inferops.gpu_inference (make collection links it).
+sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
 
 @pytest.fixture(scope='session')

@@ -66,8 +66,11 @@ def test_real_outputs_text_and_json_agree(stem):
         assert text[key] == pytest.approx(data[key], abs=0.006), key
     merged = merge(text, data)
     assert merged['completed'] == data['completed']
-    if 'requests' in data:
-        assert len(data['requests']['ttft_ms']) == data['completed'] + data['failed']
+    if stem.endswith('save-detailed'):  # per-request lists, seconds turned into ms
+        requests = data['requests']
+        assert len(requests['ttft_ms']) == data['completed'] + data['failed']
+        assert min(requests['ttft_ms']) > 1.0  # real TTFTs here are tens of ms, never under 1 ms once in ms
+        assert sum(requests['ttft_ms']) / len(requests['ttft_ms']) == pytest.approx(text['ttft_mean_ms'], abs=0.01)
 
 
 def test_parse_speed_10k_detailed(tmp_path):

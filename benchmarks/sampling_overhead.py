@@ -1,0 +1,84 @@
+#!/usr/bin/env python
+"""Benchmark: what GPU telemetry sampling costs the benchmark's output throughput (goal <= 2 %).
+
+On the CPU bed: starts the real vLLM CPU server in a container and a dcgm-exporter test
+double (there is no GPU here, so the sampler polls the double's endpoint as it would a real
+dcgm-exporter), then runs the vllm_bench module (runner exec, the real `vllm bench serve`)
+R times with sampling every 200 ms and R times without, alternating, in one run of this script.
+Prints the median output throughput of each and the cost in percent.
+
+  .venv/bin/python benchmarks/sampling_overhead.py [--rounds 4] [--prompts 20]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+NAME, PORT, DCGM_PORT = 'inferops-bench-sampling', 18211, 19411
+
+
+def up(url, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return True
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--rounds', type=int, default=4)
+    parser.add_argument('--prompts', type=int, default=20)
+    args = parser.parse_args()
+    bindir = os.path.dirname(sys.executable)
+    subprocess.run(['docker', 'rm', '-f', NAME], capture_output=True, check=False)
+    subprocess.run(['docker', 'run', '-d', '--name', NAME, '-p', '127.0.0.1:%d:8000' % PORT, '--shm-size', '1g',
+                    'inferops/vllm-cpu:0.32.0', '/models/tiny-llama', '--served-model-name', 'tiny-llama',
+                    '--max-model-len', '1024', '--enforce-eager'], check=True, capture_output=True)
+    double = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'doubles', 'dcgm_exporter_double.py'),
+                               '--port', str(DCGM_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'), ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
+               ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
+    try:
+        if not up('http://127.0.0.1:%d/health' % PORT, 180):
+            sys.exit('the vLLM server did not come up')
+        results = {'none': [], 'dcgm-exporter': []}
+        for index in range(args.rounds * 2):
+            mode = ('dcgm-exporter', 'none')[index % 2]
+            module_args = {'runner': 'exec', 'container': NAME, 'model': 'tiny-llama', 'tokenizer': '/models/tiny-llama',
+                           'input_len': 64, 'output_len': 32, 'num_prompts': args.prompts, 'request_rate': 'inf',
+                           'result_dir': '/tmp/inferops-bench-sampling', 'result_name': 'run%d.json' % index,
+                           'sample_gpu': mode, 'sample_interval_ms': 200, 'dcgm_url': 'http://127.0.0.1:%d/metrics' % DCGM_PORT,
+                           'server_metrics': False}
+            proc = subprocess.run([os.path.join(bindir, 'ansible'), 'localhost', '-c', 'local', '-i', 'localhost,',
+                                   '-e', 'ansible_python_interpreter=' + sys.executable, '-m', 'inferops.gpu_inference.vllm_bench',
+                                   '-a', json.dumps(module_args)], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+            try:
+                out = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+            except (ValueError, KeyError, IndexError):
+                sys.exit('run failed:\n' + proc.stdout[-3000:] + proc.stderr[-2000:])
+            if out.get('failed'):
+                sys.exit('run failed: %s' % out.get('msg'))
+            tput = out['bench']['output_throughput_tok_s']
+            samples = (out.get('gpu') or {}).get('samples', 0)
+            results[mode].append(tput)
+            print('round %d  sampling=%-13s output %.1f tok/s  (%d samples)' % (index, mode, tput, samples))
+        with_s, without = statistics.median(results['dcgm-exporter']), statistics.median(results['none'])
+        print('median output throughput: without sampling %.1f tok/s, with sampling %.1f tok/s' % (without, with_s))
+        print('cost of sampling: %.2f %%  (goal <= 2 %%)' % ((without - with_s) / without * 100.0))
+    finally:
+        double.terminate()
+        subprocess.run(['docker', 'rm', '-f', NAME], capture_output=True, check=False)
+
+
+if __name__ == '__main__':
+    main()

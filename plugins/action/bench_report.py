@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action for inferops.gpu_inference.bench_report: write the fleet benchmark report on the controller."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report
+
+
+def _write(path, text):
+    with open(path + '.tmp', 'w') as handle:
+        handle.write(text)
+    os.chmod(path + '.tmp', 0o644)
+    os.replace(path + '.tmp', path)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        dummy, args = self.validate_argument_spec(argument_spec=dict(
+            hosts=dict(type='list', elements='str', required=True),
+            root=dict(type='path', required=True),
+            stamp=dict(type='str'),
+            baseline=dict(type='path'),
+            latest_link=dict(type='bool', default=True),
+        ))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        stamp = args['stamp'] or now.strftime('%Y%m%dT%H%M%SZ')
+        baseline = []
+        if args['baseline']:
+            try:
+                with open(args['baseline']) as handle:
+                    baseline = json.load(handle).get('records') or []
+            except (IOError, OSError, ValueError) as exc:
+                result.update(failed=True, msg='cannot read the baseline %s: %s' % (args['baseline'], exc))
+                return result
+        hostvars = task_vars.get('hostvars') or {}
+        report = bench_report.build_report(args['hosts'], hostvars, now.isoformat(timespec='seconds'), baseline)
+        folder = os.path.join(args['root'], 'bench-' + stamp)
+        paths = dict((name, os.path.realpath(os.path.join(folder, name)))
+                     for name in ('results.json', 'results.csv', 'summary.md', 'report.html'))
+        result.update(changed=True, dir=os.path.realpath(folder), files=paths, misses=report['misses'],
+                      records=len(report['records']), miss_table=bench_report.miss_table(report['misses']))
+        if self._task.check_mode:
+            return result
+        try:
+            os.makedirs(folder, exist_ok=True)
+            _write(paths['results.json'], bench_report.dumps(report))
+            _write(paths['results.csv'], bench_report.to_csv(report['records']))
+            _write(paths['summary.md'], bench_report.to_markdown(report))
+            _write(paths['report.html'], bench_report.to_html(report))
+            if args['latest_link']:
+                link = os.path.join(args['root'], 'bench-latest')
+                if os.path.lexists(link + '.tmp'):
+                    os.unlink(link + '.tmp')
+                os.symlink(os.path.basename(folder), link + '.tmp')
+                os.replace(link + '.tmp', link)
+        except OSError as exc:
+            result.update(failed=True, msg='cannot write the benchmark report under %s: %s' % (args['root'], exc))
+        return result
