@@ -179,6 +179,11 @@ def parse_json(data, detailed=True):
             out[JSON_SCALARS[key]] = value
             continue
         if key in JSON_REQUESTS:
+            if key == 'errors' and isinstance(value, list):
+                errors = [e for e in value if e]
+                if errors:
+                    out['first_error'] = str(errors[0]).strip().splitlines()[-1][:500] if str(errors[0]).strip() else None
+                    out['errors_count'] = len(errors)
             if detailed and isinstance(value, list):
                 name, factor = JSON_REQUESTS[key]
                 requests[name] = _scale(value, factor) if factor else value

@@ -363,6 +363,9 @@ def main():
     if p['save_detailed']:
         results['detailed_requests'] = results.get('completed', 0) + (results.get('failed') or 0)
     result.update(bench=results, raw_json=raw)
+    if not results.get('completed'):
+        module.fail_json(msg='no request succeeded (%s failed) against %s: %s' % (
+            results.get('failed'), p['base_url'], results.get('first_error') or 'no error text'), **result)
     if samples is not None:
         result['gpu'] = dict(summarize(samples), series=samples, errors=sampler.errors)
     if p['server_metrics']:

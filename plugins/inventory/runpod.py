@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: runpod
+short_description: RunPod pods as an inventory
+version_added: 0.1.0
+description:
+  - Lists your pods through RunPod's REST API (bearer authentication) and makes a host of each, reachable over
+    its public SSH port mapping (C(ansible_host) is the public IP, C(ansible_port) the port mapped to 22).
+  - Host variables C(runpod_id), C(runpod_status), C(runpod_gpu_type), C(runpod_gpu_count), C(runpod_public_ip),
+    C(runpod_ssh_port), C(runpod_port_mappings), C(runpod_image), C(runpod_cost_per_hr).
+  - Running pods with an SSH mapping go to O(group) (C(gpu_nodes) by default); C(compose), C(groups) and
+    C(keyed_groups) work as in the constructed plugin; answers can be cached.
+  - The configuration file's name must end with C(runpod.yml) or C(runpod.yaml).
+author:
+  - inferops engineers (@inferops)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    type: str
+    required: true
+    choices: [inferops.gpu_inference.runpod]
+  api_key:
+    description: RunPod API key.
+    type: str
+    env:
+      - name: RUNPOD_API_KEY
+      - name: RUNPOD_API_TOKEN
+  api_url:
+    description: The API's base URL.
+    type: str
+    default: https://rest.runpod.io/v1
+    env:
+      - name: RUNPOD_API_URL
+  statuses:
+    description: Only pods in these states become hosts.
+    type: list
+    elements: str
+    default: [RUNNING]
+  name_pattern:
+    description: Only pods whose name matches this regular expression.
+    type: str
+    default: ""
+  group:
+    description: The group running pods with an SSH mapping join.
+    type: str
+    default: gpu_nodes
+  ansible_user:
+    description: SSH user on the pods.
+    type: str
+    default: root
+  timeout:
+    description: Seconds per API request.
+    type: int
+    default: 30
+"""
+
+EXAMPLES = r"""
+# inventories/runpod/runpod.yml
+plugin: inferops.gpu_inference.runpod
+statuses: [RUNNING]
+keyed_groups:
+  - key: runpod_gpu_type | regex_replace('[^A-Za-z0-9]+', '_')
+    prefix: gpu
+  - key: runpod_gpu_count | string
+    prefix: gpus
+compose:
+  vllm_server_tensor_parallel_size: runpod_gpu_count
+  inferops_runtime: "'process'"
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/inferops-runpod
+cache_timeout: 300
+"""
+
+import re
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import Client, RunPodError, summary
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = 'inferops.gpu_inference.runpod'
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(('runpod.yml', 'runpod.yaml'))
+
+    def _pods(self, cache):
+        key = self.get_cache_key(self._path)
+        use_cache = self.get_option('cache') and cache
+        if use_cache:
+            try:
+                return self._cache[key]
+            except KeyError:
+                pass
+        try:
+            client = Client(self.get_option('api_key'), self.get_option('api_url'), timeout=self.get_option('timeout'))
+            pods = client.pods()
+        except RunPodError as exc:
+            raise AnsibleParserError('RunPod inventory: %s' % exc)
+        if self.get_option('cache'):
+            self._cache[key] = pods
+        return pods
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._path = path
+        self._read_config_data(path)
+        pattern = self.get_option('name_pattern')
+        try:
+            name_re = re.compile(pattern) if pattern else None
+        except re.error as exc:
+            raise AnsibleParserError('RunPod inventory: name_pattern=%r is not a regular expression: %s' % (pattern, exc))
+        statuses = set(self.get_option('statuses'))
+        strict = self.get_option('strict')
+        group = self.get_option('group')
+        pods = [p for p in self._pods(cache) if p.get('desiredStatus') in statuses
+                and (name_re is None or name_re.search(p.get('name') or ''))]
+        names = [p.get('name') or p['id'] for p in pods]
+        if group:
+            self.inventory.add_group(group)
+        for pod in pods:
+            info = summary(pod)
+            host = info['name'] or info['id']
+            if names.count(host) > 1:
+                host = '%s-%s' % (host, info['id'])
+            self.inventory.add_host(host)
+            hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
+            if info['ssh_port'] and info['public_ip']:
+                hostvars.update(ansible_host=info['public_ip'], ansible_port=info['ssh_port'],
+                                ansible_user=self.get_option('ansible_user'))
+                if group and info['status'] == 'RUNNING':
+                    self.inventory.add_child(group, host)
+            for key, value in hostvars.items():
+                self.inventory.set_variable(host, key, value)
+            variables = self.inventory.get_host(host).get_vars()
+            self._set_composite_vars(self.get_option('compose'), variables, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option('groups'), variables, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, host, strict=strict)
