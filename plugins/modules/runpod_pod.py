@@ -22,7 +22,7 @@ description:
     reported.
   - API errors (status and the API's message), rate limiting (429, retried after Retry-After) and a wait that times
     out each fail with a clear message. The API key is never printed.
-  - Runs on the controller (C(delegate_to: localhost) or a local play).
+  - Runs on the controller (a play on localhost, or delegated to it).
 author:
   - inferops engineers (@inferops)
 attributes:

@@ -164,6 +164,11 @@ options:
     description: Snapshot the server's C(/metrics) before and after the run.
     type: bool
     default: true
+  metrics_url:
+    description:
+      - The server's base URL as seen from the node, for C(/metrics); O(base_url) by default. They differ with
+        O(runner=exec) on a bridge network, where O(base_url) is the port inside the container.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -296,6 +301,7 @@ def main():
             nvidia_smi=dict(type='str', default='nvidia-smi'),
             dcgm_url=dict(type='str', default='http://127.0.0.1:9400/metrics'),
             server_metrics=dict(type='bool', default=True),
+            metrics_url=dict(type='str'),
         ),
         required_if=[('runner', 'exec', ['container']), ('runner', 'container', ['image']),
                      ('dataset_name', 'sharegpt', ['dataset_path'])],
@@ -330,7 +336,7 @@ def main():
     else:
         cmd = [module.get_bin_path(p['vllm'], required=True, opt_dirs=['/opt/vllm/bin'])] + args
 
-    before = metrics_text(p['base_url'], p['api_key']) if p['server_metrics'] else None
+    before = metrics_text(p['metrics_url'] or p['base_url'], p['api_key']) if p['server_metrics'] else None
     sampler = None
     if p['sample_gpu'] != 'none':
         sampler = Sampler(p['sample_gpu'], p['sample_interval_ms'], p['nvidia_smi'], p['dcgm_url'])
@@ -339,7 +345,7 @@ def main():
     rc, out, err = module.run_command(cmd, environ_update=env or None)
     seconds = round(time.time() - start, 3)
     samples = sampler.stop() if sampler else None
-    after = metrics_text(p['base_url'], p['api_key']) if p['server_metrics'] else None
+    after = metrics_text(p['metrics_url'] or p['base_url'], p['api_key']) if p['server_metrics'] else None
     tail = (out + err).splitlines()[-30:]
     result = dict(changed=True, command=cmd, seconds=seconds, stdout_tail=tail, rc=rc)
     if rc != 0:

@@ -1,12 +1,12 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """TEST DOUBLE for DigitalOcean's API v2 (droplets): what community.digitalocean's droplet module
 and inventory plugin call, as DigitalOcean's API reference describes it.
 
 No DigitalOcean account or network here. Serves on loopback: GET /v2/droplets (paged:
 page/per_page, links.pages.next, meta.total), POST /v2/droplets (202, status "new", then
 "active" with its networks after a few reads), GET and DELETE /v2/droplets/{id}, GET
-/v2/account and /v2/firewalls (none), droplet actions (power_on completes at once); bearer authentication (401 {"id": "unauthorized", "message": ...}); 422 for an
-unknown size slug; 429 with RateLimit headers every Nth request when asked. Droplets are
+/v2/account and /v2/firewalls (none), droplet actions (power_on completes at once); bearer
+authentication (401 {"id": "unauthorized", "message": ...}); 422 for an unknown size slug; 429 with RateLimit headers every Nth request when asked. Droplets are
 given the address 127.0.0.1 (public and private) so that tests wait for SSH on loopback only.
 
   digitalocean_api_double.py [--port 18950] [--token T] [--per-page N] [--rate-limit-every N]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """TEST DOUBLE for RunPod's REST API (https://rest.runpod.io/v1): the endpoints the collection uses.
 
 No RunPod account or network here. This serves, on loopback, what the public API reference

@@ -53,7 +53,7 @@ def inventory(api, tmp_path, extra='', token='test-token'):
     path = tmp_path / 'fleet.runpod.yml'
     path.write_text('plugin: inferops.gpu_inference.runpod\n' + extra)
     proc = subprocess.run([os.path.join(BIN, 'ansible-inventory'), '-i', str(path), '--list'],
-                          capture_output=True, text=True, env=env(api, token), cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, env=env(api, token), cwd=ROOT, timeout=120, check=False)
     return proc
 
 
@@ -102,7 +102,7 @@ def pod(api, args, token='test-token', check=False):
     cmd = [os.path.join(BIN, 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
            '-m', 'inferops.gpu_inference.runpod_pod', '-a', json.dumps(args)] + (['--check'] if check else [])
     e = dict(env(api, token), ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=ROOT, timeout=120, check=False)
     return json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
 
 
