@@ -4,10 +4,10 @@
 On the CPU bed: starts the real vLLM CPU server in a container and a dcgm-exporter test
 double (there is no GPU here, so the sampler polls the double's endpoint as it would a real
 dcgm-exporter), then runs the vllm_bench module (runner exec, the real `vllm bench serve`)
-R times with sampling every 200 ms and R times without, alternating, in one run of this script.
+R times with sampling (every 500 ms, the role's default) and R times without, in ABBA order, in one run of this script.
 Prints the median output throughput of each and the cost in percent.
 
-  .venv/bin/python benchmarks/sampling_overhead.py [--rounds 4] [--prompts 20]
+  .venv/bin/python benchmarks/sampling_overhead.py [--rounds 4] [--prompts 100]
 """
 import argparse
 import json
@@ -36,7 +36,8 @@ def up(url, timeout):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--rounds', type=int, default=4)
-    parser.add_argument('--prompts', type=int, default=20)
+    parser.add_argument('--prompts', type=int, default=100)
+    parser.add_argument('--interval-ms', type=int, default=500, help='sampling interval (the role default is 500)')
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
     subprocess.run(['docker', 'rm', '-f', NAME], capture_output=True, check=False)
@@ -53,11 +54,12 @@ def main():
             sys.exit('the vLLM server did not come up')
         results = {'none': [], 'dcgm-exporter': []}
         for index in range(args.rounds * 2):
-            mode = ('dcgm-exporter', 'none')[index % 2]
+            # ABBA order, so that drift over the run (caches, clocks) falls on both sides alike.
+            mode = ('dcgm-exporter', 'none', 'none', 'dcgm-exporter')[index % 4]
             module_args = {'runner': 'exec', 'container': NAME, 'model': 'tiny-llama', 'tokenizer': '/models/tiny-llama',
-                           'input_len': 64, 'output_len': 32, 'num_prompts': args.prompts, 'request_rate': 'inf',
+                           'input_len': 64, 'output_len': 64, 'num_prompts': args.prompts, 'request_rate': 'inf',
                            'result_dir': '/tmp/inferops-bench-sampling', 'result_name': 'run%d.json' % index,
-                           'sample_gpu': mode, 'sample_interval_ms': 200, 'dcgm_url': 'http://127.0.0.1:%d/metrics' % DCGM_PORT,
+                           'sample_gpu': mode, 'sample_interval_ms': args.interval_ms, 'dcgm_url': 'http://127.0.0.1:%d/metrics' % DCGM_PORT,
                            'server_metrics': False}
             proc = subprocess.run([os.path.join(bindir, 'ansible'), 'localhost', '-c', 'local', '-i', 'localhost,',
                                    '-e', 'ansible_python_interpreter=' + sys.executable, '-m', 'inferops.gpu_inference.vllm_bench',

@@ -24,6 +24,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 SMI_FIELDS = 'index,utilization.gpu,memory.used,power.draw'
 DCGM = {'DCGM_FI_DEV_GPU_UTIL': 'util_pct', 'DCGM_FI_DEV_FB_USED': 'mem_used_mib', 'DCGM_FI_DEV_POWER_USAGE': 'power_w'}
+PREFIXES = tuple(name + '{' for name in DCGM)
 SERIES = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)')
 GPU_LABEL = re.compile(r'gpu="(\d+)"')
 
@@ -47,6 +48,9 @@ def parse_dcgm_text(text, t):
     """Samples per GPU from dcgm-exporter's text (a small reader, stdlib only, for the node)."""
     gpus = {}
     for line in text.splitlines():
+        # Most lines are other metrics or comments: a cheap prefix test before the regex.
+        if not line.startswith(PREFIXES):
+            continue
         match = SERIES.match(line)
         if not match or match.group(1) not in DCGM:
             continue
