@@ -148,3 +148,28 @@ def test_failed_create_leaves_nothing_half_made(api):
 def test_wait_times_out_clearly(api):
     out = pod(api, dict(CREATE, wait_timeout=1))
     assert out['failed'] and 'did not run with its ports mapped within 1 s' in out['msg'], out
+
+
+def test_provision_and_teardown_playbooks(api):
+    """playbooks/provision.yml and teardown.yml with provider=runpod: pods made, added to gpu_nodes, then terminated."""
+    pods = [{'name': 'fleet-1', 'gpu_type': 'NVIDIA L40S', 'gpu_count': 1, 'wait_timeout': 60},
+            {'name': 'fleet-2', 'gpu_type': 'NVIDIA H100 80GB HBM3', 'gpu_count': 2,
+             'docker_args': ['--model', 'm', '--tensor-parallel-size', '2'], 'secret_env': {'HF_TOKEN': 'hf_FleetSecret7'}}]
+    extra = {'provider': 'runpod', 'runpod_pods': pods, 'runpod_api_url': 'http://127.0.0.1:%d/v1' % api.server_address[1]}
+    play = os.path.join(ROOT, 'tests', 'integration', 'provision_then_list.yml')
+
+    def run(path):
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
+               '-e', json.dumps(extra), path]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env(api), cwd=ROOT, timeout=300, check=False)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    rc, out = run(play)
+    assert rc == 0, out
+    assert 'gpu_nodes: fleet-1, fleet-2' in out, out
+    assert 'hf_FleetSecret7' not in out
+    live = sorted(p['name'] for p in api.state.pods.values() if p['desiredStatus'] == 'RUNNING' and p['name'].startswith('fleet-'))
+    assert live == ['fleet-1', 'fleet-2']
+    rc, out = run(os.path.join(ROOT, 'playbooks', 'teardown.yml'))
+    assert rc == 0, out
+    assert [p['name'] for p in api.state.pods.values() if p['name'].startswith('fleet-') and p['desiredStatus'] != 'TERMINATED'] == []
