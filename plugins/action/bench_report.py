@@ -15,13 +15,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report
-
-
-def _write(path, text):
-    with open(path + '.tmp', 'w') as handle:
-        handle.write(text)
-    os.chmod(path + '.tmp', 0o644)
-    os.replace(path + '.tmp', path)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
 
 
 class ActionModule(ActionBase):
@@ -38,7 +32,6 @@ class ActionModule(ActionBase):
             latest_link=dict(type='bool', default=True),
         ))
         now = datetime.datetime.now(datetime.timezone.utc)
-        stamp = args['stamp'] or now.strftime('%Y%m%dT%H%M%SZ')
         baseline = []
         if args['baseline']:
             try:
@@ -49,7 +42,7 @@ class ActionModule(ActionBase):
                 return result
         hostvars = task_vars.get('hostvars') or {}
         report = bench_report.build_report(args['hosts'], hostvars, now.isoformat(timespec='seconds'), baseline)
-        folder = os.path.join(args['root'], 'bench-' + stamp)
+        folder = report_folder(args['root'], 'bench', args['stamp'] or utc_stamp(now))
         paths = dict((name, os.path.realpath(os.path.join(folder, name)))
                      for name in ('results.json', 'results.csv', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, misses=report['misses'],
@@ -57,17 +50,10 @@ class ActionModule(ActionBase):
         if self._task.check_mode:
             return result
         try:
-            os.makedirs(folder, exist_ok=True)
-            _write(paths['results.json'], bench_report.dumps(report))
-            _write(paths['results.csv'], bench_report.to_csv(report['records']))
-            _write(paths['summary.md'], bench_report.to_markdown(report))
-            _write(paths['report.html'], bench_report.to_html(report))
-            if args['latest_link']:
-                link = os.path.join(args['root'], 'bench-latest')
-                if os.path.lexists(link + '.tmp'):
-                    os.unlink(link + '.tmp')
-                os.symlink(os.path.basename(folder), link + '.tmp')
-                os.replace(link + '.tmp', link)
+            write_report(args['root'], 'bench', folder, {
+                'results.json': bench_report.dumps(report), 'results.csv': bench_report.to_csv(report['records']),
+                'summary.md': bench_report.to_markdown(report), 'report.html': bench_report.to_html(report)},
+                args['latest_link'])
         except OSError as exc:
             result.update(failed=True, msg='cannot write the benchmark report under %s: %s' % (args['root'], exc))
         return result

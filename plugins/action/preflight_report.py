@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import json
 import os
 
@@ -20,14 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.preflight_report import (
     preflight_fleet_report, preflight_markdown)
-
-
-def _write(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
 
 
 class ActionModule(ActionBase):
@@ -45,8 +37,7 @@ class ActionModule(ActionBase):
         ))
         hostvars = task_vars.get('hostvars') or {}
         report = preflight_fleet_report([h for h in args['hosts'] if h in hostvars], hostvars)
-        stamp = args['stamp'] or datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
-        folder = os.path.join(args['root'], 'preflight-' + stamp)
+        folder = report_folder(args['root'], 'preflight', args['stamp'] or utc_stamp())
         result.update(
             changed=True, report=report, dir=os.path.realpath(folder),
             json_path=os.path.realpath(os.path.join(folder, 'report.json')),
@@ -57,16 +48,9 @@ class ActionModule(ActionBase):
             result['msg'] = 'check mode: would write %s' % folder
             return result
         try:
-            os.makedirs(folder, exist_ok=True)
-            _write(os.path.join(folder, 'report.json'), json.dumps(report, indent=4, sort_keys=True, default=str) + '\n')
-            _write(os.path.join(folder, 'report.md'), preflight_markdown(report))
-            if args['latest_link']:
-                link = os.path.join(args['root'], 'preflight-latest')
-                tmp_link = link + '.tmp'
-                if os.path.lexists(tmp_link):
-                    os.unlink(tmp_link)
-                os.symlink(os.path.basename(folder), tmp_link)
-                os.replace(tmp_link, link)
+            write_report(args['root'], 'preflight', folder, {
+                'report.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
+                'report.md': preflight_markdown(report)}, args['latest_link'])
         except OSError as exc:
             result.update(failed=True, msg='cannot write the preflight report under %s: %s' % (args['root'], exc))
         return result
