@@ -203,6 +203,12 @@ def main():
         rc, out, err = module.run_command([module.get_bin_path(p['watch_kind']), 'logs', '--tail', '40', p['watch_name']])
         tail = (out + err).splitlines()[-40:] or tail
     error = None if ready else last_error(tail)
+    # A traceback's first line can be in the log before its exception line: give it a moment.
+    settle = time.time() + 5
+    while not ready and error is None and stage == 'failed' and p['log_file'] and time.time() < settle:
+        time.sleep(0.5)
+        tail = read_from(p['log_file'], p['log_offset'])[0].splitlines()[-40:]
+        error = last_error(tail)
     module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      models=models, stage=stage, alive=alive,
                      state=state, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
