@@ -66,7 +66,8 @@ class ActionModule(ActionBase):
                 break
         result.update(changed=False, ready=bool(probe.get('ready')), stages=stages, elapsed=round(time.time() - start, 1),
                       health=probe.get('health'), models=probe.get('models'), alive=probe.get('alive'),
-                      state=probe.get('state'), error=probe.get('error'), log_tail=probe.get('log_tail') or [])
+                      state=probe.get('state'), server=probe.get('server'), error=probe.get('error'),
+                      log_tail=probe.get('log_tail') or [])
         if not result['ready']:
             if probe.get('alive') is False or stage == 'failed':
                 cause = 'the server stopped (%s)' % probe.get('state') if probe.get('alive') is False else 'the server failed'

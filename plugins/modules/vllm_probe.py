@@ -57,6 +57,11 @@ options:
   watch_name:
     description: Container name, supervisord program or systemd unit.
     type: str
+  fingerprint_file:
+    description:
+      - The supervisord program or systemd unit file that M(inferops.gpu_inference.vllm_server) wrote, read for
+        the settings fingerprint of the running process. Containers carry theirs as a label.
+    type: path
   timeout:
     description: Timeout of each HTTP request in seconds.
     type: int
@@ -114,12 +119,35 @@ log_tail:
   returned: always
   type: list
   elements: str
+server:
+  description: What runs now, as M(inferops.gpu_inference.vllm_server) left it (empty when nothing is watched).
+  returned: always
+  type: dict
+  contains:
+    status:
+      description: Container status (running, restarting, exited...), supervisord state or systemd state.
+      type: str
+    restarts:
+      description: How often the engine restarted the container (its restart policy); 0 for a process.
+      type: int
+    fingerprint:
+      description: The settings fingerprint the server was deployed with, or an empty string.
+      type: str
+    image:
+      description: The container's image, or an empty string for a process.
+      type: str
+    model:
+      description: The served model name the server was deployed with (containers), or an empty string.
+      type: str
 elapsed:
   description: Seconds this call waited.
   returned: always
   type: float
 """
 
+import json
+import os
+import re
 import socket
 import time
 
@@ -128,30 +156,48 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stage_of
 
 
-def liveness(module, kind, name):
-    """(alive, state): alive None when unknown."""
+FINGERPRINT_LABEL = 'inferops.vllm_server.fingerprint'
+MODEL_LABEL = 'inferops.vllm_server.model'
+FINGERPRINT_LINE = re.compile(r'inferops\.gpu_inference\.vllm_server fingerprint ([0-9a-f]+)')
+
+
+def inspect_server(module, kind, name, fingerprint_file=None):
+    """(alive, state, server): alive None when unknown; server describes what runs now."""
+    server = dict(status='', restarts=0, fingerprint='', image='', model='')
     if kind == 'none' or not name:
-        return None, None
+        return None, None, server
     if kind in ('docker', 'podman'):
         exe = module.get_bin_path(kind)
         if not exe:
-            return None, '%s CLI not found' % kind
-        rc, out, err = module.run_command([exe, 'inspect', '--format', '{{.State.Status}} {{.RestartCount}}', name])
+            return None, '%s CLI not found' % kind, server
+        rc, out, err = module.run_command([exe, 'container', 'inspect', name])
         if rc != 0:
-            return False, 'no container %s' % name
-        parts = out.split()
-        status, restarts = parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        if restarts:
-            return False, '%s after %d restart(s)' % (status, restarts)
-        return status == 'running', status
+            server['status'] = 'absent'
+            return False, 'no container %s' % name, server
+        info = (json.loads(out) or [{}])[0]
+        labels = (info.get('Config') or {}).get('Labels') or {}
+        state = info.get('State') or {}
+        server.update(status=state.get('Status') or ('running' if state.get('Running') else 'unknown'),
+                      restarts=int(info.get('RestartCount') or 0), fingerprint=labels.get(FINGERPRINT_LABEL, ''),
+                      image=(info.get('Config') or {}).get('Image') or info.get('ImageName') or '',
+                      model=labels.get(MODEL_LABEL, ''))
+        if server['restarts']:
+            return False, '%s after %d restart(s)' % (server['status'], server['restarts']), server
+        return server['status'] == 'running', server['status'], server
+    if fingerprint_file and os.path.isfile(fingerprint_file):
+        with open(fingerprint_file) as handle:
+            match = FINGERPRINT_LINE.search(handle.read())
+        server['fingerprint'] = match.group(1) if match else ''
     if kind == 'supervisor':
         exe = module.get_bin_path('supervisorctl')
         rc, out, err = module.run_command([exe or 'supervisorctl', 'status', name])
         state = (out.split() + ['UNKNOWN', 'UNKNOWN'])[1]
-        return state in ('RUNNING', 'STARTING'), state
+        server['status'] = state
+        return state in ('RUNNING', 'STARTING'), state, server
     rc, out, err = module.run_command(['systemctl', 'is-active', name])
     state = (out or err).strip()
-    return state in ('active', 'activating', 'reloading'), state
+    server['status'] = state
+    return state in ('active', 'activating', 'reloading'), state, server
 
 
 def listening(client):
@@ -175,6 +221,7 @@ def main():
             log_offset=dict(type='int', default=0),
             watch_kind=dict(type='str', default='none', choices=['docker', 'podman', 'supervisor', 'systemd', 'none']),
             watch_name=dict(type='str'),
+            fingerprint_file=dict(type='path'),
             timeout=dict(type='int', default=5),
         ),
         supports_check_mode=True,
@@ -192,7 +239,7 @@ def main():
         text = read_from(p['log_file'], p['log_offset'])[0] if p['log_file'] else ''
         lines = text.splitlines()
         stage = stage_of(lines)
-        alive, state = liveness(module, p['watch_kind'], p['watch_name'])
+        alive, state, server = inspect_server(module, p['watch_kind'], p['watch_name'], p['fingerprint_file'])
         elapsed = time.time() - start
         if ready or alive is False or elapsed >= p['wait'] or (stage and stage != p['stage']):
             break
@@ -211,7 +258,7 @@ def main():
         error = last_error(tail)
     module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      models=models, stage=stage, alive=alive,
-                     state=state, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
+                     state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
 
 
 if __name__ == '__main__':

@@ -100,6 +100,10 @@ elapsed:
   description: Seconds waited.
   returned: always
   type: float
+server:
+  description: What runs now, as M(inferops.gpu_inference.vllm_probe) returns it (status, restarts, fingerprint, image, model).
+  returned: always
+  type: dict
 cause:
   description: Why the server did not come up.
   returned: on failure
