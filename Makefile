@@ -33,6 +33,7 @@ bed:
 	tests/bed/build_node_image.sh
 	tests/bed/build_vllm_image.sh
 	tests/bed/build_pod_image.sh
+	tests/bed/build_gateway_image.sh
 
 unit: venv
 	$(PY) -m pytest -q tests/unit

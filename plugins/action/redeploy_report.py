@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action for inferops.gpu_inference.redeploy_report: write the rolling redeploy's summary.
+
+Runs on the controller only, after each batch of playbooks/redeploy.yml: reads every node's
+redeploy_before and redeploy_node facts, writes summary.json and summary.md into the run's
+folder (the same folder all along the rollout) and returns the table to print.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.redeploy_report import (
+    rollout_markdown, rollout_report, rollout_table)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(('hosts', 'root', 'stamp', 'latest_link'))
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        dummy, args = self.validate_argument_spec(argument_spec=dict(
+            hosts=dict(type='list', elements='str', required=True),
+            root=dict(type='path', required=True),
+            stamp=dict(type='str'),
+            latest_link=dict(type='bool', default=True),
+        ))
+        report = rollout_report(args['hosts'], task_vars.get('hostvars') or {})
+        folder = report_folder(args['root'], 'redeploy', args['stamp'] or utc_stamp())
+        result.update(changed=False, report=report, table=rollout_table(report), dir=os.path.realpath(folder),
+                      json_path=os.path.realpath(os.path.join(folder, 'summary.json')),
+                      markdown_path=os.path.realpath(os.path.join(folder, 'summary.md')))
+        if self._task.check_mode:
+            result['msg'] = 'check mode: would write %s' % folder
+            return result
+        try:
+            write_report(args['root'], 'redeploy', folder, {
+                'summary.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
+                'summary.md': rollout_markdown(report)}, args['latest_link'])
+        except OSError as exc:
+            result.update(failed=True, msg='cannot write the redeploy summary under %s: %s' % (args['root'], exc))
+        return result

@@ -1,0 +1,89 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: redeploy_report
+short_description: Write a rolling redeploy's summary - which node runs which version
+version_added: 0.1.0
+description:
+  - Reads two facts of each node that C(playbooks/redeploy.yml) sets, C(redeploy_before) (what ran before the
+    rollout) and C(redeploy_node) (the node's outcome and what it runs now), and writes
+    C(<root>/redeploy-<stamp>/summary.json) and C(summary.md), then points C(<root>/redeploy-latest) at them.
+  - Outcomes are V(replaced), V(unchanged) (the node is on the new version), V(rolled_back) (the new server
+    failed its gate; the previous one serves again), V(down) (it failed and the previous one did not come back),
+    V(failed), V(unreachable), and V(not reached) (the rollout stopped before the node).
+  - Called after every batch with the same O(stamp), so the files always tell the rollout's latest state, also
+    when Ansible stops the play at O(max_fail_percentage).
+  - Runs on the controller only (an action plugin); in check mode it builds the summary and writes nothing.
+author:
+  - inferops engineers (@inferops)
+attributes:
+  action:
+    support: full
+    description: Runs as an action plugin on the controller.
+  check_mode:
+    support: full
+    description: Builds and returns the summary, writes no file.
+  diff_mode:
+    support: none
+    description: No diff.
+options:
+  hosts:
+    description: The nodes of the rollout, in rollout order.
+    type: list
+    elements: str
+    required: true
+  root:
+    description: The folder that holds the timestamped report folders.
+    type: path
+    required: true
+  stamp:
+    description: The report folder's suffix; the current UTC time by default. Give the same one for every batch.
+    type: str
+  latest_link:
+    description: Point C(<root>/redeploy-latest) at the folder.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Write and show the rollout summary
+  inferops.gpu_inference.redeploy_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    root: "{{ playbook_dir }}/../reports"
+    stamp: "{{ redeploy_stamp }}"
+  run_once: true
+  delegate_to: localhost
+  register: redeploy_summary
+"""
+
+RETURN = r"""
+report:
+  description: C(nodes) (host, outcome, runs, before, target, on_target, restarts, elapsed_s, cause) and C(summary).
+  returned: always
+  type: dict
+table:
+  description: The summary as text lines, one per node, for the play's output.
+  returned: always
+  type: list
+  elements: str
+dir:
+  description: The report folder.
+  returned: always
+  type: str
+json_path:
+  description: Path of summary.json.
+  returned: always
+  type: str
+markdown_path:
+  description: Path of summary.md.
+  returned: always
+  type: str
+"""
