@@ -9,8 +9,11 @@ double too. Then, alternately, R times each, with the same forks and connection:
   preflight: ansible-playbook playbooks/preflight.yml   (role gpu_host_check + fleet report)
 
 Prints the median wall times, their ratio (goal <= 1.3) and nvidia-smi runs per host per
-preflight (one per query: --query-gpu and --version). Run from the repository root after
-`make bed`:  .venv/bin/python benchmarks/preflight_vs_bare.py [--nodes 20] [--rounds 3]
+preflight (one per query: --query-gpu and --version). With several node counts
+(--nodes 1,5,20), it measures each and prints how the per-host cost grows. Run from the
+repository root after `make bed`:
+  .venv/bin/python benchmarks/preflight_vs_bare.py [--nodes 20] [--rounds 3]
+  .venv/bin/python benchmarks/preflight_vs_bare.py --nodes 1,5,20 --rounds 2
 """
 import argparse
 import os
@@ -62,17 +65,13 @@ def timed(cmd, env):
     return elapsed
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--nodes', type=int, default=20)
-    parser.add_argument('--rounds', type=int, default=3)
-    parser.add_argument('--keep', action='store_true', help='leave the node containers running')
-    args = parser.parse_args()
+def measure(count, rounds, keep):
+    """(bare median, preflight median) over count nodes."""
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-')
     try:
         t0 = time.monotonic()
-        names = start_nodes(args.nodes)
+        names = start_nodes(count)
         print('started %d node containers in %.1f s' % (len(names), time.monotonic() - t0))
         inventory = os.path.join(work, 'hosts.yml')
         with open(inventory, 'w') as handle:
@@ -84,7 +83,7 @@ def main():
                          '        gpu_host_check_expected_gpu_count: 8\n'
                          '        gpu_host_check_container_engine: none\n'
                          '        gpu_host_check_fail_on: never\n')
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_FORKS=str(args.nodes),
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_FORKS=str(count),
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'), INFEROPS_REPORT_DIR=os.path.join(work, 'reports'),
                    PATH=bindir + os.pathsep + os.environ['PATH'])
         bare_cmd = [os.path.join(bindir, 'ansible'), '-i', inventory, 'gpu_nodes', '-m', 'ansible.builtin.command',
@@ -94,23 +93,41 @@ def main():
         for name in names:
             sh(['docker', 'exec', name, 'rm', '-f', '/tmp/nvidia-smi-calls'])
         bare, pre = [], []
-        for dummy in range(args.rounds):
+        for dummy in range(rounds):
             bare.append(timed(bare_cmd, env))
             pre.append(timed(pre_cmd, env))
         calls = [int(sh(['docker', 'exec', n, 'sh', '-c', 'grep -vc "^--query-gpu=name " /tmp/nvidia-smi-calls || true']).stdout.strip() or 0)
                  for n in names]
         queries = sh(['docker', 'exec', names[0], 'sh', '-c', 'grep -v "^--query-gpu=name " /tmp/nvidia-smi-calls | cut -c1-40 | sort | uniq -c']).stdout
         b, p = statistics.median(bare), statistics.median(pre)
-        print('nodes: %d, forks: %d, rounds: %d' % (args.nodes, args.nodes, args.rounds))
+        print('nodes: %d, forks: %d, rounds: %d' % (count, count, rounds))
         print('bare nvidia-smi ad-hoc : median %.2f s  (runs: %s)' % (b, ', '.join('%.2f' % x for x in bare)))
         print('preflight playbook     : median %.2f s  (runs: %s)' % (p, ', '.join('%.2f' % x for x in pre)))
         print('ratio preflight / bare : %.2f  (goal <= 1.3)' % (p / b))
-        print('nvidia-smi runs per host per preflight: %s' % sorted(set(c / args.rounds for c in calls)))
+        print('nvidia-smi runs per host per preflight: %s' % sorted(set(c / rounds for c in calls)))
         print('per query (first node, all rounds):\n' + queries.rstrip())
+        return b, p
     finally:
-        if not args.keep:
+        if not keep:
             stop_nodes()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--nodes', default='20', help='a node count, or several: 1,5,20')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--keep', action='store_true', help='leave the node containers running')
+    args = parser.parse_args()
+    counts = [int(n) for n in args.nodes.split(',')]
+    results = [(n,) + measure(n, args.rounds, args.keep) for n in counts]
+    if len(results) > 1:
+        print('\nscaling (forks = nodes):')
+        print('%6s %10s %12s %8s %18s' % ('nodes', 'bare s', 'preflight s', 'ratio', 'preflight s/host'))
+        for n, b, p in results:
+            print('%6d %10.2f %12.2f %8.2f %18.3f' % (n, b, p, p / b, p / n))
+        first, last = results[0], results[-1]
+        print('preflight wall grows %.2fx for %dx the nodes' % (last[2] / first[2], last[0] // first[0]))
 
 
 if __name__ == '__main__':
