@@ -20,7 +20,7 @@ description:
     failed its gate; the previous one serves again), V(down) (it failed and the previous one did not come back),
     V(failed), V(unreachable), and V(not reached) (the rollout stopped before the node).
   - Called after every batch with the same O(stamp), so the files always tell the rollout's latest state, also
-    when Ansible stops the play at O(max_fail_percentage).
+    when Ansible stops the play at C(max_fail_percentage).
   - Runs on the controller only (an action plugin); in check mode it builds the summary and writes nothing.
 author:
   - inferops engineers (@inferops)

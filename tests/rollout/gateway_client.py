@@ -68,7 +68,7 @@ def main():
                         stats['errors'].append({'at': round(time.time(), 1), 'error': error})
             time.sleep(args.pause)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.workers)]
+    threads = [threading.Thread(target=worker, daemon=True) for dummy in range(args.workers)]
     for thread in threads:
         thread.start()
     while any(t.is_alive() for t in threads):
