@@ -13,8 +13,6 @@ Prints both, their ratio (goal <= 1.10) and the overhead in seconds. Run from th
 root after `make bed`:  .venv/bin/python benchmarks/deploy_first_answer.py [--rounds 2]
 """
 import argparse
-import datetime
-import http.client
 import json
 import os
 import shutil
@@ -25,37 +23,18 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+from bedlib import ROOT, health_ok, started_at
+
 NAME = 'inferops-bench-deploy'
 PORT = 18201
 
 
-def health_ok():
-    conn = http.client.HTTPConnection('127.0.0.1', PORT, timeout=1)
-    try:
-        conn.request('GET', '/health')
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
 def watch(first, stop):
     while not stop.is_set():
-        if health_ok():
+        if health_ok(PORT):
             first.append(time.time())
             return
         time.sleep(0.05)
-
-
-def started_at():
-    out = subprocess.run(['docker', 'inspect', '--format', '{{.State.StartedAt}}', NAME],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    # 2026-11-22T07:11:00.123456789Z -> microseconds
-    head, frac = out.rstrip('Z').split('.')
-    stamp = datetime.datetime.strptime(head, '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
-    return stamp.timestamp() + float('0.' + frac[:6])
 
 
 def remove():
@@ -93,7 +72,7 @@ def main():
             stop.set()
             if proc.returncode != 0 or not first:
                 sys.exit('deploy failed (rc %d):\n%s' % (proc.returncode, proc.stdout[-4000:] + proc.stderr[-2000:]))
-            floor = first[0] - started_at()
+            floor = first[0] - started_at(NAME)
             walls.append(wall)
             floors.append(floor)
             print('round: playbook %.2f s, container start -> /health 200 %.2f s, ratio %.3f' % (wall, floor, wall / floor))

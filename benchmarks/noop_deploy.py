@@ -26,8 +26,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-NODE_IMAGE = 'inferops/node:bookworm'
+from bedlib import NODE_IMAGE, ROOT, ansible_env, remove_containers, sh, start_host_nodes
+
 SERVER_IMAGE = 'inferops/vllm-double:bench'
 PREFIX = 'inferops-noop-node-'
 SERVER_PREFIX = 'inferops-noop-vllm-'
@@ -50,10 +50,6 @@ BARE = """---
 """
 
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
 def build_server_image():
     sh(['docker', 'rm', '-f', 'inferops-noop-build'])
     sh(['docker', 'create', '--name', 'inferops-noop-build', NODE_IMAGE, 'true'])
@@ -64,19 +60,13 @@ def build_server_image():
 
 
 def cleanup():
-    out = sh(['docker', 'ps', '-aq', '--filter', 'label=' + LABEL]).stdout.split()
-    out += sh(['docker', 'ps', '-aq', '--filter', 'name=' + SERVER_PREFIX]).stdout.split()
-    if out:
-        subprocess.run(['docker', 'rm', '-f'] + out, check=False, capture_output=True)
+    remove_containers(LABEL, SERVER_PREFIX)
     shutil.rmtree('/tmp/inferops-noop', ignore_errors=True)
 
 
 def start_nodes(count):
     names = ['%s%02d' % (PREFIX, i) for i in range(count)]
-    for name in names:
-        sh(['docker', 'run', '-d', '--name', name, '--label', LABEL, '--network', 'host',
-            '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', '/usr/bin/docker:/usr/bin/docker:ro',
-            NODE_IMAGE, 'sleep', 'infinity'])
+    start_host_nodes(names, LABEL)
     return names
 
 
@@ -119,8 +109,7 @@ def main():
         bare = os.path.join(work, 'bare.yml')
         with open(bare, 'w') as handle:
             handle.write(BARE)
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_FORKS=str(args.nodes),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'), PATH=bindir + os.pathsep + os.environ['PATH'])
+        env = ansible_env(ANSIBLE_FORKS=str(args.nodes))
         playbook = os.path.join(bindir, 'ansible-playbook')
         deploy_cmd = [playbook, '-i', inventory, 'playbooks/deploy.yml']
         t0 = time.monotonic()

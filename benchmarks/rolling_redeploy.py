@@ -13,8 +13,6 @@ the overhead in seconds. Run from the repository root after `make bed`:
   .venv/bin/python benchmarks/rolling_redeploy.py [--nodes 3]
 """
 import argparse
-import datetime
-import http.client
 import json
 import os
 import shutil
@@ -24,28 +22,13 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-NODE_IMAGE = 'inferops/node:bookworm'
+from bedlib import ROOT, ansible_env, health_ok, remove_containers, start_host_nodes, started_at
+
 PREFIX = 'inferops-roll-node-'
 SERVER_PREFIX = 'inferops-roll-vllm-'
 BASE_PORT = 19201
 LABEL = 'inferops.bench.roll=1'
 STATE = '/srv/inferops-bench-roll'
-
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
-def health_ok(port):
-    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=1)
-    try:
-        conn.request('GET', '/health')
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
 
 
 def watch(port, ups, stop):
@@ -59,18 +42,8 @@ def watch(port, ups, stop):
         time.sleep(0.05)
 
 
-def started_at(name):
-    out = sh(['docker', 'inspect', '--format', '{{.State.StartedAt}}', name]).stdout.strip()
-    head, frac = out.rstrip('Z').split('.')
-    stamp = datetime.datetime.strptime(head, '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
-    return stamp.timestamp() + float('0.' + frac[:6])
-
-
 def cleanup():
-    out = sh(['docker', 'ps', '-aq', '--filter', 'label=' + LABEL]).stdout.split()
-    out += sh(['docker', 'ps', '-aq', '--filter', 'name=' + SERVER_PREFIX]).stdout.split()
-    if out:
-        subprocess.run(['docker', 'rm', '-f'] + out, check=False, capture_output=True)
+    remove_containers(LABEL, SERVER_PREFIX)
     shutil.rmtree(STATE, ignore_errors=True)
 
 
@@ -91,10 +64,7 @@ def main():
     cleanup()
     try:
         names = ['%s%d' % (PREFIX, i + 1) for i in range(args.nodes)]
-        for name in names:
-            sh(['docker', 'run', '-d', '--name', name, '--label', LABEL, '--network', 'host',
-                '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', '/usr/bin/docker:/usr/bin/docker:ro',
-                '-v', '%s/%s:%s/%s' % (STATE, name, STATE, name), NODE_IMAGE, 'sleep', 'infinity'])
+        start_host_nodes(names, LABEL, volumes=['%s/{name}:%s/{name}' % (STATE, STATE)])
         hosts = dict((name, {'vllm_server_name': '%s%d' % (SERVER_PREFIX, i + 1), 'vllm_server_port': BASE_PORT + i})
                      for i, name in enumerate(names))
         group_vars = {
@@ -112,8 +82,7 @@ def main():
         inventory = os.path.join(work, 'hosts.json')
         with open(inventory, 'w') as handle:
             json.dump({'all': {'children': {'gpu_nodes': {'hosts': hosts, 'vars': group_vars}}}}, handle)
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), INFEROPS_REPORT_DIR=os.path.join(work, 'reports'),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'), PATH=bindir + os.pathsep + os.environ['PATH'])
+        env = ansible_env(INFEROPS_REPORT_DIR=os.path.join(work, 'reports'))
         playbook = os.path.join(bindir, 'ansible-playbook')
         t0, t1 = run([playbook, '-i', inventory, 'playbooks/deploy.yml'], env)
         print('version A deployed on %d nodes in %.1f s (not timed)' % (args.nodes, t1 - t0))

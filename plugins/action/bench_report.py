@@ -15,7 +15,8 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
+    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
 
 
 class ActionModule(ActionBase):
@@ -24,13 +25,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=dict(
-            hosts=dict(type='list', elements='str', required=True),
-            root=dict(type='path', required=True),
-            stamp=dict(type='str'),
-            baseline=dict(type='path'),
-            latest_link=dict(type='bool', default=True),
-        ))
+        dummy, args = self.validate_argument_spec(argument_spec=dict(REPORT_ARGUMENT_SPEC, baseline=dict(type='path')))
         now = datetime.datetime.now(datetime.timezone.utc)
         baseline = []
         if args['baseline']:
@@ -47,13 +42,7 @@ class ActionModule(ActionBase):
                      for name in ('results.json', 'results.csv', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, misses=report['misses'],
                       records=len(report['records']), miss_table=bench_report.miss_table(report['misses']))
-        if self._task.check_mode:
-            return result
-        try:
-            write_report(args['root'], 'bench', folder, {
-                'results.json': bench_report.dumps(report), 'results.csv': bench_report.to_csv(report['records']),
-                'summary.md': bench_report.to_markdown(report), 'report.html': bench_report.to_html(report)},
-                args['latest_link'])
-        except OSError as exc:
-            result.update(failed=True, msg='cannot write the benchmark report under %s: %s' % (args['root'], exc))
-        return result
+        return publish(result, self._task.check_mode, args, 'bench', folder, {
+            'results.json': bench_report.dumps(report), 'results.csv': bench_report.to_csv(report['records']),
+            'summary.md': bench_report.to_markdown(report), 'report.html': bench_report.to_html(report)},
+            'benchmark report')

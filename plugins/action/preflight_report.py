@@ -19,7 +19,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.preflight_report import (
     preflight_fleet_report, preflight_markdown)
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
+    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
 
 
 class ActionModule(ActionBase):
@@ -29,12 +30,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=dict(
-            hosts=dict(type='list', elements='str', required=True),
-            root=dict(type='path', required=True),
-            stamp=dict(type='str'),
-            latest_link=dict(type='bool', default=True),
-        ))
+        dummy, args = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         hostvars = task_vars.get('hostvars') or {}
         report = preflight_fleet_report([h for h in args['hosts'] if h in hostvars], hostvars)
         folder = report_folder(args['root'], 'preflight', args['stamp'] or utc_stamp())
@@ -44,13 +40,6 @@ class ActionModule(ActionBase):
             markdown_path=os.path.realpath(os.path.join(folder, 'report.md')),
             hosts_should_fail=sorted(h for h, r in report['hosts'].items() if r['should_fail']),
         )
-        if self._task.check_mode:
-            result['msg'] = 'check mode: would write %s' % folder
-            return result
-        try:
-            write_report(args['root'], 'preflight', folder, {
-                'report.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
-                'report.md': preflight_markdown(report)}, args['latest_link'])
-        except OSError as exc:
-            result.update(failed=True, msg='cannot write the preflight report under %s: %s' % (args['root'], exc))
-        return result
+        return publish(result, self._task.check_mode, args, 'preflight', folder, {
+            'report.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
+            'report.md': preflight_markdown(report)}, 'preflight report', check_msg=True)

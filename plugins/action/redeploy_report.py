@@ -20,7 +20,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.redeploy_report import (
     rollout_markdown, rollout_report, rollout_table)
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import report_folder, utc_stamp, write_report
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
+    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
 
 
 class ActionModule(ActionBase):
@@ -30,24 +31,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=dict(
-            hosts=dict(type='list', elements='str', required=True),
-            root=dict(type='path', required=True),
-            stamp=dict(type='str'),
-            latest_link=dict(type='bool', default=True),
-        ))
+        dummy, args = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         report = rollout_report(args['hosts'], task_vars.get('hostvars') or {})
         folder = report_folder(args['root'], 'redeploy', args['stamp'] or utc_stamp())
         result.update(changed=False, report=report, table=rollout_table(report), dir=os.path.realpath(folder),
                       json_path=os.path.realpath(os.path.join(folder, 'summary.json')),
                       markdown_path=os.path.realpath(os.path.join(folder, 'summary.md')))
-        if self._task.check_mode:
-            result['msg'] = 'check mode: would write %s' % folder
-            return result
-        try:
-            write_report(args['root'], 'redeploy', folder, {
-                'summary.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
-                'summary.md': rollout_markdown(report)}, args['latest_link'])
-        except OSError as exc:
-            result.update(failed=True, msg='cannot write the redeploy summary under %s: %s' % (args['root'], exc))
-        return result
+        return publish(result, self._task.check_mode, args, 'redeploy', folder, {
+            'summary.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
+            'summary.md': rollout_markdown(report)}, 'redeploy summary', check_msg=True)

@@ -4,8 +4,9 @@
 
 """Timestamped report folders on the controller: <root>/<kind>-<stamp>/ and <root>/<kind>-latest.
 
-Shared by the preflight_report and bench_report actions: each file is written whole (a
-temporary file renamed over it) and the -latest link is replaced atomically.
+Shared by the preflight_report, bench_report and redeploy_report actions: the options they
+all take, and the writing: each file is written whole (a temporary file renamed over it) and
+the -latest link is replaced atomically; nothing is written in check mode.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,3 +43,25 @@ def write_report(root, kind, folder, files, latest_link=True):
             os.unlink(link + '.tmp')
         os.symlink(os.path.basename(folder), link + '.tmp')
         os.replace(link + '.tmp', link)
+
+
+# The options every report action takes (bench_report adds its baseline).
+REPORT_ARGUMENT_SPEC = dict(
+    hosts=dict(type='list', elements='str', required=True),
+    root=dict(type='path', required=True),
+    stamp=dict(type='str'),
+    latest_link=dict(type='bool', default=True),
+)
+
+
+def publish(result, check_mode, args, kind, folder, files, what, check_msg=False):
+    """Write the report files into folder unless in check mode; a write error fails result, naming what."""
+    if check_mode:
+        if check_msg:
+            result['msg'] = 'check mode: would write %s' % folder
+        return result
+    try:
+        write_report(args['root'], kind, folder, files, args['latest_link'])
+    except OSError as exc:
+        result.update(failed=True, msg='cannot write the %s under %s: %s' % (what, args['root'], exc))
+    return result

@@ -1,0 +1,65 @@
+"""What the benchmark scripts share: commands, node containers, the server's /health and start.
+
+Imported by the scripts in this folder (run as `.venv/bin/python benchmarks/<script>.py`
+from the repository root, so this folder is on sys.path).
+"""
+import datetime
+import http.client
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+NODE_IMAGE = 'inferops/node:bookworm'
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def ansible_env(**extra):
+    """The environment for ansible and ansible-playbook runs from this checkout's virtualenv."""
+    bindir = os.path.dirname(sys.executable)
+    return dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
+                PATH=bindir + os.pathsep + os.environ['PATH'], **extra)
+
+
+def start_host_nodes(names, label, volumes=()):
+    """Node containers sharing the host's network and docker engine (the role's containers run beside them)."""
+    for name in names:
+        cmd = ['docker', 'run', '-d', '--name', name, '--label', label, '--network', 'host',
+               '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', '/usr/bin/docker:/usr/bin/docker:ro']
+        for volume in volumes:
+            cmd += ['-v', volume.format(name=name)]
+        sh(cmd + [NODE_IMAGE, 'sleep', 'infinity'])
+
+
+def remove_containers(label=None, name_prefix=None):
+    ids = []
+    if label:
+        ids += sh(['docker', 'ps', '-aq', '--filter', 'label=' + label]).stdout.split()
+    if name_prefix:
+        ids += sh(['docker', 'ps', '-aq', '--filter', 'name=' + name_prefix]).stdout.split()
+    if ids:
+        subprocess.run(['docker', 'rm', '-f'] + ids, check=False, capture_output=True)
+
+
+def health_ok(port):
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=1)
+    try:
+        conn.request('GET', '/health')
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def started_at(name):
+    """The container's own start (docker inspect State.StartedAt), as a Unix time."""
+    out = sh(['docker', 'inspect', '--format', '{{.State.StartedAt}}', name]).stdout.strip()
+    # 2026-11-22T07:11:00.123456789Z -> microseconds
+    head, frac = out.rstrip('Z').split('.')
+    stamp = datetime.datetime.strptime(head, '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
+    return stamp.timestamp() + float('0.' + frac[:6])
