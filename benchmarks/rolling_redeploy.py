@@ -10,7 +10,7 @@ State.StartedAt) to the first 200 from /health, polled every 50 ms by this scrip
 
 Prints the rollout's wall time, each floor, the ratio wall / sum of floors (goal <= 1.15) and
 the overhead in seconds. Run from the repository root after `make bed`:
-  .venv/bin/python benchmarks/rolling_redeploy.py [--nodes 3]
+  .venv/bin/python benchmarks/rolling_redeploy.py [--nodes 3] [--log FILE]
 """
 import argparse
 import json
@@ -47,9 +47,12 @@ def cleanup():
     shutil.rmtree(STATE, ignore_errors=True)
 
 
-def run(cmd, env):
+def run(cmd, env, log=None):
     t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if log:
+        with open(log, 'w') as handle:
+            handle.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.exit('command failed (%d): %s\n%s' % (proc.returncode, ' '.join(cmd), proc.stdout[-5000:] + proc.stderr[-3000:]))
     return t0, time.time()
@@ -58,6 +61,7 @@ def run(cmd, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--nodes', type=int, default=3)
+    parser.add_argument('--log', help='write the timed playbook output here (with ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks: per-task times)')
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-roll-')
@@ -95,7 +99,7 @@ def main():
             thread.start()
         time.sleep(0.5)
         t0, t1 = run([playbook, '-i', inventory, 'playbooks/redeploy.yml', '-e', 'redeploy_serial=1',
-                      '-e', json.dumps({'vllm_server_extra_args': ['--enforce-eager', '--max-num-seqs=8']})], env)
+                      '-e', json.dumps({'vllm_server_extra_args': ['--enforce-eager', '--max-num-seqs=8']})], env, args.log)
         stop.set()
         wall = t1 - t0
         floors = []

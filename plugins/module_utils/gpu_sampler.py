@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 import subprocess
 import threading
@@ -61,6 +62,26 @@ def parse_dcgm_text(text, t):
             for g, v in sorted(gpus.items())]
 
 
+def end_process(proc, timeout=5.0):
+    """Terminate a child process (kill it after timeout s), reap it and return the CPU seconds it used."""
+    proc.terminate()
+    end = time.time() + timeout
+    flags = os.WNOHANG
+    while True:
+        try:
+            pid, status, usage = os.wait4(proc.pid, flags)
+        except OSError:  # already reaped
+            return 0.0
+        if pid:
+            proc.returncode = status
+            return usage.ru_utime + usage.ru_stime
+        if time.time() < end:
+            time.sleep(0.05)
+        else:
+            proc.kill()
+            flags = 0
+
+
 class Sampler(object):
     """start() before the run, stop() after; samples holds what was read."""
 
@@ -68,6 +89,9 @@ class Sampler(object):
         self.source, self.interval = source, max(50, int(interval_ms))
         self.nvidia_smi, self.dcgm_url = nvidia_smi, dcgm_url
         self.samples, self.errors = [], []
+        # CPU seconds the sampling itself used on the node (the nvidia-smi process, or the
+        # polling thread), so that its cost can be told apart from run-to-run noise.
+        self.cpu_s = 0.0
         self._proc = self._thread = None
         self._stop = threading.Event()
         self._t0 = None
@@ -96,6 +120,7 @@ class Sampler(object):
 
     def _poll_dcgm(self):
         parts = urlsplit(self.dcgm_url)
+        cpu0 = time.thread_time()
         while not self._stop.is_set():
             conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=2)
             try:
@@ -107,16 +132,13 @@ class Sampler(object):
                     self.errors.append('dcgm-exporter %s: %s' % (self.dcgm_url, exc))
             finally:
                 conn.close()
+            self.cpu_s = time.thread_time() - cpu0
             self._stop.wait(self.interval / 1000.0)
 
     def stop(self):
         self._stop.set()
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except Exception:  # pylint: disable=broad-except
-                self._proc.kill()
+            self.cpu_s = end_process(self._proc)
         if self._thread is not None:
             self._thread.join(timeout=5)
         return self.samples

@@ -203,7 +203,10 @@ command:
   type: list
   elements: str
 gpu:
-  description: Summary of the GPU samples (mean and peak utilisation, idle fraction, peak memory, mean power), and C(series).
+  description:
+    - Summary of the GPU samples (mean and peak utilisation, idle fraction, peak memory, mean power), and C(series).
+    - C(sampler_cpu_s) is the CPU time the sampling itself used on the node (the nvidia-smi process, or the dcgm-exporter
+      polling thread): its cost to the run.
   returned: when O(sample_gpu) is not V(none)
   type: dict
 server_metrics:
@@ -373,7 +376,7 @@ def main():
         module.fail_json(msg='no request succeeded (%s failed) against %s: %s' % (
             results.get('failed'), p['base_url'], results.get('first_error') or 'no error text'), **result)
     if samples is not None:
-        result['gpu'] = dict(summarize(samples), series=samples, errors=sampler.errors)
+        result['gpu'] = dict(summarize(samples), series=samples, errors=sampler.errors, sampler_cpu_s=round(sampler.cpu_s, 4))
     if p['server_metrics']:
         result['server_metrics'] = {'before': before, 'after': after}
     module.exit_json(**result)

@@ -1,0 +1,55 @@
+"""vllm_release: the release folder layout, idempotence, check mode and pruning, on a real temporary folder."""
+import os
+import stat
+
+from ansible_collections.inferops.gpu_inference.plugins.modules.vllm_release import lay_out
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_lays_out_config_and_root_only_secrets_then_changes_nothing(tmp_path):
+    releases = str(tmp_path / 'releases')
+    logs = str(tmp_path / 'logs')
+    args = (releases, 'aaa', {'logging.json': '{}\n'}, {'hf_token': 'hf_secret'}, [], [logs])
+    changed, pruned = lay_out(*args, check=False)
+    assert changed and not pruned
+    assert mode(releases) == 0o700
+    assert mode(os.path.join(releases, 'aaa', 'secrets')) == 0o700
+    assert mode(os.path.join(releases, 'aaa', 'secrets', 'hf_token')) == 0o400
+    assert mode(os.path.join(releases, 'aaa', 'config', 'logging.json')) == 0o644
+    with open(os.path.join(releases, 'aaa', 'secrets', 'hf_token')) as handle:
+        assert handle.read() == 'hf_secret'
+    assert os.path.isdir(logs)
+    assert not any('hf_secret' in p for p in changed)
+    assert lay_out(*args, check=False) == ([], [])
+
+
+def test_rewrites_a_changed_file_and_its_mode_and_removes_files_not_given(tmp_path):
+    releases = str(tmp_path / 'releases')
+    lay_out(releases, 'aaa', {'a': '1'}, {'s': 'x'}, [], [], check=False)
+    secret = os.path.join(releases, 'aaa', 'secrets', 's')
+    os.chmod(secret, 0o644)
+    changed, _ = lay_out(releases, 'aaa', {'a': '2'}, {}, [], [], check=False)
+    assert os.path.join(releases, 'aaa', 'config', 'a') in changed
+    assert not os.path.exists(secret)
+    with open(os.path.join(releases, 'aaa', 'config', 'a')) as handle:
+        assert handle.read() == '2'
+
+
+def test_prunes_releases_but_the_new_and_the_kept_one(tmp_path):
+    releases = str(tmp_path / 'releases')
+    for name in ('old1', 'running', 'old2'):
+        os.makedirs(os.path.join(releases, name, 'secrets'))
+    _, pruned = lay_out(releases, 'new', {}, {}, ['running', ''], [], check=False)
+    assert sorted(os.path.basename(p) for p in pruned) == ['old1', 'old2']
+    assert sorted(os.listdir(releases)) == ['new', 'running']
+
+
+def test_check_mode_reports_and_changes_nothing(tmp_path):
+    releases = str(tmp_path / 'releases')
+    lay_out(releases, 'old', {}, {}, [], [], check=False)
+    changed, pruned = lay_out(releases, 'new', {'x': 'y'}, {}, [], [str(tmp_path / 'cache')], check=True)
+    assert os.path.join(releases, 'new') in changed and pruned == [os.path.join(releases, 'old')]
+    assert os.listdir(releases) == ['old'] and not os.path.exists(str(tmp_path / 'cache'))
