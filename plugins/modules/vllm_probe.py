@@ -119,6 +119,10 @@ log_tail:
   returned: always
   type: list
   elements: str
+log_size:
+  description: The size of O(log_file) in bytes (0 when it is missing or not given), where a next start's log would begin.
+  returned: always
+  type: int
 server:
   description: What runs now, as M(inferops.gpu_inference.vllm_server) left it (empty when nothing is watched).
   returned: always
@@ -231,7 +235,8 @@ def main():
         client = Client(p['url'], p['api_key'], p['timeout'])
     except ApiError as exc:
         module.fail_json(msg=str(exc))
-    start = time.time()
+    start = inspected = time.time()
+    alive = state = server = None
     while True:
         health = client.health()
         models = client.models()[1] if health == 200 else []
@@ -239,11 +244,15 @@ def main():
         text = read_from(p['log_file'], p['log_offset'])[0] if p['log_file'] else ''
         lines = text.splitlines()
         stage = stage_of(lines)
-        alive, state, server = inspect_server(module, p['watch_kind'], p['watch_name'], p['fingerprint_file'])
+        # Asking the engine or manager costs a CLI run: at most every 2 s while waiting, and
+        # always on the last pass, so that what is returned is current.
+        if server is None or ready or time.time() - inspected >= 2:
+            alive, state, server = inspect_server(module, p['watch_kind'], p['watch_name'], p['fingerprint_file'])
+            inspected = time.time()
         elapsed = time.time() - start
         if ready or alive is False or elapsed >= p['wait'] or (stage and stage != p['stage']):
             break
-        time.sleep(0.5)
+        time.sleep(0.2)
     tail = lines[-40:]
     if alive is False and p['watch_kind'] in ('docker', 'podman') and p['watch_name']:
         # A crash's traceback goes to stderr, which only the engine's log has.
@@ -256,7 +265,9 @@ def main():
         time.sleep(0.5)
         tail = read_from(p['log_file'], p['log_offset'])[0].splitlines()[-40:]
         error = last_error(tail)
+    log_size = os.path.getsize(p['log_file']) if p['log_file'] and os.path.isfile(p['log_file']) else 0
     module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
+                     log_size=log_size,
                      models=models, stage=stage, alive=alive,
                      state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
 
