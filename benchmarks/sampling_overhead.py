@@ -12,8 +12,8 @@ and the sampler share the cores:
   noise:     the spread of the runs without sampling (half their max - min, in percent of
              their median): a throughput difference smaller than this is not a measured cost;
   CPU share: the CPU seconds the sampling used (the polling thread, as vllm_bench reports it,
-             plus what the exporter spent answering, from /proc) over the run's duration x the
-             cores. On a CPU-bound server this is what sampling can take from its throughput;
+             plus what the exporter spent answering, from /proc) over the time it sampled (the
+             module run) x the cores. On a CPU-bound server this is what sampling can take from its throughput;
              on a GPU node it takes CPU time the GPU-bound server does not need.
 
   .venv/bin/python benchmarks/sampling_overhead.py [--rounds 4] [--prompts 100]
@@ -95,7 +95,8 @@ def main():
             share = ''
             if mode != 'none':
                 used = (out.get('gpu') or {}).get('sampler_cpu_s', 0.0) + exporter_cpu
-                shares.append(100.0 * used / (out['bench']['duration_s'] * os.cpu_count()))
+                # The sampler runs for the whole module run (tokenizer load included), not only the benchmark.
+                shares.append(100.0 * used / (out['seconds'] * os.cpu_count()))
                 share = ', sampling used %.3f s CPU = %.3f %% of the cores' % (used, shares[-1])
             print('round %d  sampling=%-13s output %.1f tok/s  (%d samples%s)' % (index, mode, tput, samples, share))
         with_s, without = statistics.median(results['dcgm-exporter']), statistics.median(results['none'])

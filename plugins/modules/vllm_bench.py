@@ -206,7 +206,7 @@ gpu:
   description:
     - Summary of the GPU samples (mean and peak utilisation, idle fraction, peak memory, mean power), and C(series).
     - C(sampler_cpu_s) is the CPU time the sampling itself used on the node (the nvidia-smi process, or the dcgm-exporter
-      polling thread): its cost to the run.
+      polling thread), which is what the sampling cost the run.
   returned: when O(sample_gpu) is not V(none)
   type: dict
 server_metrics:

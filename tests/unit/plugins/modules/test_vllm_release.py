@@ -31,7 +31,7 @@ def test_rewrites_a_changed_file_and_its_mode_and_removes_files_not_given(tmp_pa
     lay_out(releases, 'aaa', {'a': '1'}, {'s': 'x'}, [], [], check=False)
     secret = os.path.join(releases, 'aaa', 'secrets', 's')
     os.chmod(secret, 0o644)
-    changed, _ = lay_out(releases, 'aaa', {'a': '2'}, {}, [], [], check=False)
+    changed, dummy = lay_out(releases, 'aaa', {'a': '2'}, {}, [], [], check=False)
     assert os.path.join(releases, 'aaa', 'config', 'a') in changed
     assert not os.path.exists(secret)
     with open(os.path.join(releases, 'aaa', 'config', 'a')) as handle:
@@ -42,7 +42,7 @@ def test_prunes_releases_but_the_new_and_the_kept_one(tmp_path):
     releases = str(tmp_path / 'releases')
     for name in ('old1', 'running', 'old2'):
         os.makedirs(os.path.join(releases, name, 'secrets'))
-    _, pruned = lay_out(releases, 'new', {}, {}, ['running', ''], [], check=False)
+    dummy, pruned = lay_out(releases, 'new', {}, {}, ['running', ''], [], check=False)
     assert sorted(os.path.basename(p) for p in pruned) == ['old1', 'old2']
     assert sorted(os.listdir(releases)) == ['new', 'running']
 
