@@ -80,7 +80,7 @@ options:
     choices: [random, sharegpt]
     default: random
   dataset_path:
-    description: A ShareGPT-format JSON file, as seen from where the benchmark runs.
+    description: A ShareGPT-format JSON file, as seen from where the benchmark runs (inside the serving container for runner C(exec); on this host for C(container), which mounts it, and C(local)).
     type: str
   input_len:
     description: C(--random-input-len).
@@ -324,6 +324,9 @@ def main():
     env = {'OPENAI_API_KEY': p['api_key']} if p['api_key'] else {}
     inside_dir = '/tmp/inferops-bench' if p['runner'] == 'exec' else p['result_dir']
     args = bench_args(p, inside_dir)
+    if p['dataset_path'] and p['runner'] != 'exec' and not os.path.isfile(p['dataset_path']):
+        module.fail_json(msg='dataset_path=%s is not a file on this host; runner %s reads it from here%s' % (
+            p['dataset_path'], p['runner'], ' (the one-shot container mounts it)' if p['runner'] == 'container' else ''))
     if p['runner'] == 'exec':
         engine = module.get_bin_path(p['engine'], required=True)
         module.run_command([engine, 'exec', p['container'], 'mkdir', '-p', inside_dir], check_rc=True)

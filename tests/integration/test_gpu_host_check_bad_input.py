@@ -1,8 +1,9 @@
 """Bad input to gpu_host_check fails before the host is read, naming the variable."""
 import pytest
 
-# At -vvv ansible-playbook names every module it ships to the host.
-GATHER_MODULE = 'AnsiballZ_gpu_host_info'
+# At -vvv ansible-playbook names every module it builds to ship to the host (with or
+# without pipelining: "Using module file .../plugins/modules/gpu_host_info.py").
+GATHER_MODULE = 'modules/gpu_host_info.py'
 
 CASES = [
     # (variable, bad value, words the error must contain)
