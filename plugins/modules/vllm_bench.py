@@ -80,7 +80,9 @@ options:
     choices: [random, sharegpt]
     default: random
   dataset_path:
-    description: A ShareGPT-format JSON file, as seen from where the benchmark runs (inside the serving container for runner C(exec); on this host for C(container), which mounts it, and C(local)).
+    description:
+      - A ShareGPT-format JSON file, as seen from where the benchmark runs.
+      - Inside the serving container for runner C(exec); on this host for C(container) (which mounts it) and C(local).
     type: str
   input_len:
     description: C(--random-input-len).
