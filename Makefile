@@ -34,6 +34,7 @@ bed:
 	tests/bed/build_vllm_image.sh
 	tests/bed/build_pod_image.sh
 	tests/bed/build_gateway_image.sh
+	tests/bed/build_systemd_image.sh
 
 unit: venv
 	$(PY) -m pytest -q tests/unit
