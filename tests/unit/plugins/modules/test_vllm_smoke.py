@@ -1,0 +1,73 @@
+"""vllm_smoke: the three tests go out at once and each is judged on its own, against a local HTTP server."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client
+from ansible_collections.inferops.gpu_inference.plugins.modules.vllm_smoke import run_all
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Answers like vLLM after a pause, counting the requests in flight at once; a chat asking 'fail' gets a 500."""
+    lock = threading.Lock()
+    in_flight = 0
+    most = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.most = max(cls.most, cls.in_flight)
+        time.sleep(0.3)
+        with cls.lock:
+            cls.in_flight -= 1
+        if body.get('stream'):
+            self.send_response(200)
+            self.send_header('Content-Type', 'text/event-stream')
+            self.end_headers()
+            self.wfile.write(b'data: ' + json.dumps({'choices': [{'text': 'Paris'}]}).encode() + b'\n\ndata: [DONE]\n\n')
+            self.close_connection = True
+            return
+        failing = any(m.get('content') == 'fail' for m in body.get('messages', []))
+        data = json.dumps({'error': 'boom'} if failing else
+                          {'choices': [{'text': 'Paris', 'message': {'content': 'Paris'}}], 'usage': {'completion_tokens': 2}}).encode()
+        self.send_response(500 if failing else 200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture()
+def server():
+    Handler.in_flight = Handler.most = 0
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield Client('http://127.0.0.1:%d' % httpd.server_address[1])
+    httpd.shutdown()
+
+
+def params(prompt='The capital of France is'):
+    return {'model': 'tiny', 'max_tokens': 4, 'temperature': 1.0, 'seed': 7, 'prompt': prompt,
+            'tests': ['completion', 'chat', 'stream']}
+
+
+def test_sends_the_three_at_once_and_passes_them(server):
+    answers = run_all(server, params())
+    assert Handler.most == 3
+    assert [answers[n][0]['ok'] for n in ('completion', 'chat', 'stream')] == [True, True, True]
+    assert answers['chat'][1]['usage']['completion_tokens'] == 2
+
+
+def test_a_failing_test_is_reported_by_itself(server):
+    answers = run_all(server, params('fail'))
+    assert answers['chat'][0]['ok'] is False and answers['chat'][0]['status'] == 500
+    assert answers['completion'][0]['ok'] and answers['stream'][0]['ok']
