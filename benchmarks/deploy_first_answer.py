@@ -10,7 +10,9 @@ start, health gate, smoke test: completion, chat, stream) and measures
          /health, polled every 50 ms by this script in a thread while the playbook runs.
 
 Prints both, their ratio (goal <= 1.10) and the overhead in seconds. Run from the repository
-root after `make bed`:  .venv/bin/python benchmarks/deploy_first_answer.py [--rounds 2]
+root after `make bed`:  .venv/bin/python benchmarks/deploy_first_answer.py [--rounds 2] [--log FILE]
+(--log keeps the last round's playbook output; with ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
+it shows each task's time.)
 """
 import argparse
 import json
@@ -44,6 +46,7 @@ def remove():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--log', help="write the last round's playbook output here")
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-deploy-')
@@ -73,6 +76,9 @@ def main():
             if proc.returncode != 0 or not first:
                 sys.exit('deploy failed (rc %d):\n%s' % (proc.returncode, proc.stdout[-4000:] + proc.stderr[-2000:]))
             floor = first[0] - started_at(NAME)
+            if args.log:
+                with open(args.log, 'w') as handle:
+                    handle.write(proc.stdout + proc.stderr)
             walls.append(wall)
             floors.append(floor)
             print('round: playbook %.2f s, container start -> /health 200 %.2f s, ratio %.3f' % (wall, floor, wall / floor))

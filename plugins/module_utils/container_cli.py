@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The docker and podman command lines that replace a server container: set the running one aside, run the new one.
+
+Both engines take the same `run` flags for what a vLLM server needs (ports, volumes, env, labels,
+ipc, shm, ulimits, restart policy, pull policy); GPUs differ: docker's `--gpus` (the NVIDIA
+container toolkit), podman's CDI `--device nvidia.com/gpu=N`.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def run_args(spec):
+    """The argv after the engine's name for `run -d` of the container spec (a dict of the module's options)."""
+    args = ['run', '-d', '--name', spec['name'], '--pull', spec.get('pull') or 'missing']
+    for key, value in sorted((spec.get('labels') or {}).items()):
+        args += ['--label', '%s=%s' % (key, value)]
+    for key, value in sorted((spec.get('env') or {}).items()):
+        args += ['--env', '%s=%s' % (key, value)]
+    for volume in spec.get('volumes') or []:
+        args += ['--volume', volume]
+    for port in spec.get('ports') or []:
+        args += ['--publish', port]
+    if spec.get('network'):
+        args += ['--network', spec['network']]
+    if spec.get('gpus'):
+        args += ['--gpus', spec['gpus']]
+    for device in spec.get('devices') or []:
+        args += ['--device', device]
+    if spec.get('ipc'):
+        args += ['--ipc', spec['ipc']]
+    if spec.get('shm_size'):
+        args += ['--shm-size', spec['shm_size']]
+    for ulimit in spec.get('ulimits') or []:
+        args += ['--ulimit', ulimit]
+    if spec.get('restart_policy'):
+        args += ['--restart', spec['restart_policy']]
+    return args + [spec['image']] + list(spec.get('command') or [])
+
+
+def replace(run, spec, set_aside, stop_timeout, log_size=None, check_mode=False):
+    """Set the container named spec['name'] aside as `set_aside` (an older one of that name is removed) and stop
+    it, then start the new one. `run(argv)` runs the engine with argv and returns (rc, stdout, stderr);
+    `log_size()` gives the server log's size once the old server stopped writing. Returns a result dict.
+    Raises ContainerError naming the step that failed."""
+    name = spec['name']
+    exists = run(['container', 'inspect', '--format', '{{.Id}}', name])[0] == 0
+    result = {'changed': True, 'set_aside': exists, 'args': run_args(spec), 'container_id': ''}
+    if check_mode:
+        return result
+    if exists:
+        if not set_aside:
+            raise ContainerError('a container named %s exists and no set_aside name was given' % name)
+        # `podman rm -f a b` removes nothing when b is missing: one name per call.
+        step(run, ['rm', '-f', set_aside], 'remove the older %s' % set_aside)
+        step(run, ['rename', name, set_aside], 'rename %s to %s' % (name, set_aside))
+        step(run, ['stop', '-t', str(stop_timeout), set_aside], 'stop %s' % set_aside)
+    if log_size is not None:
+        result['log_offset'] = log_size()
+    out = step(run, result['args'], 'start %s' % name)
+    result['container_id'] = (out.strip().splitlines() or [''])[-1]
+    return result
+
+
+class ContainerError(Exception):
+    pass
+
+
+def step(run, argv, what):
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise ContainerError('could not %s: %s' % (what, (err or out).strip()[-1000:]))
+    return out

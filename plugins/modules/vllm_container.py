@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: vllm_container
+short_description: Replace a vLLM server container - set the running one aside, stopped, and start the new one
+version_added: 0.1.0
+description:
+  - The stop-then-start step of M(inferops.gpu_inference.vllm_server) for docker and podman, in one module run on
+    the node. When a container named O(name) exists, an older container named O(set_aside) is removed, the
+    running one is renamed O(set_aside) and stopped (kept, so that a rollback can rename it back and start it),
+    freeing its GPUs and port; then the new container is started with C(run -d).
+  - It always starts a new container; deciding whether one is needed (the settings fingerprint) is the role's
+    job. Use M(community.docker.docker_container) or M(containers.podman.podman_container) to converge a
+    container on its settings instead.
+  - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
+  - Do not put secrets in O(env) or O(command); the role passes them as read-only mounted files.
+author:
+  - inferops engineers (@inferops)
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether a container would be set aside and the C(run) arguments, and changes nothing.
+  diff_mode:
+    support: none
+    description: Nothing to diff; the result has the C(run) arguments.
+options:
+  runtime:
+    description: The container engine's command.
+    type: str
+    choices: [docker, podman]
+    default: docker
+  name:
+    description: The server container's name.
+    type: str
+    required: true
+  set_aside:
+    description:
+      - The name the running container is renamed to before it is stopped, such as C(<name>-previous). An older
+        container of that name is removed first.
+      - If empty, a container named O(name) must not exist.
+    type: str
+    default: ""
+  stop_timeout:
+    description: Seconds the running server gets to shut down before it is killed.
+    type: int
+    default: 30
+  log_file:
+    description: The server's log file on the node; its size once the old server stopped is returned as RV(log_offset).
+    type: path
+  image:
+    description: The image reference.
+    type: str
+    required: true
+  pull:
+    description: When the engine pulls the image.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  command:
+    description: The arguments after the image (the image's entrypoint runs them).
+    type: list
+    elements: str
+    default: []
+  env:
+    description: Environment variables. No secrets.
+    type: dict
+    default: {}
+  volumes:
+    description: Bind mounts as C(host:container[:options]).
+    type: list
+    elements: str
+    default: []
+  ports:
+    description: Published ports as C([address:]host:container).
+    type: list
+    elements: str
+    default: []
+  network:
+    description: The network mode, such as V(host).
+    type: str
+  gpus:
+    description: Docker's C(--gpus) value - V(all), a count, or V("device=0,1").
+    type: str
+  devices:
+    description: Devices, such as podman's CDI names V(nvidia.com/gpu=0).
+    type: list
+    elements: str
+    default: []
+  ipc:
+    description: The IPC mode, such as V(host).
+    type: str
+  shm_size:
+    description: Size of C(/dev/shm), such as V(16g).
+    type: str
+  ulimits:
+    description: Resource limits as C(name=soft:hard).
+    type: list
+    elements: str
+    default: []
+  restart_policy:
+    description: The restart policy.
+    type: str
+    choices: ["no", on-failure, always, unless-stopped]
+  labels:
+    description: Container labels.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Set the running server aside and start the new one
+  inferops.gpu_inference.vllm_container:
+    runtime: docker
+    name: vllm
+    set_aside: vllm-previous
+    log_file: /var/lib/inferops/vllm/vllm/logs/server.log
+    image: docker.io/vllm/vllm-openai:v0.11.0
+    command: [meta-llama/Llama-3.1-8B-Instruct, --tensor-parallel-size=2]
+    volumes: [/var/lib/inferops/hf-cache:/root/.cache/huggingface]
+    ports: ["127.0.0.1:8000:8000"]
+    gpus: all
+    ipc: host
+    restart_policy: unless-stopped
+    labels:
+      inferops.vllm_server.fingerprint: "{{ fingerprint }}"
+"""
+
+RETURN = r"""
+set_aside:
+  description: Whether a running container was renamed to O(set_aside) and stopped.
+  returned: always
+  type: bool
+log_offset:
+  description: The size of O(log_file) once the old server stopped (0 when it does not exist); the new server's log starts there.
+  returned: when O(log_file) is given and not in check mode
+  type: int
+container_id:
+  description: The new container's id.
+  returned: success
+  type: str
+args:
+  description: The arguments given to the engine to start the new container.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            runtime=dict(type='str', default='docker', choices=['docker', 'podman']),
+            name=dict(type='str', required=True),
+            set_aside=dict(type='str', default=''),
+            stop_timeout=dict(type='int', default=30),
+            log_file=dict(type='path'),
+            image=dict(type='str', required=True),
+            pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
+            command=dict(type='list', elements='str', default=[]),
+            env=dict(type='dict', default={}),
+            volumes=dict(type='list', elements='str', default=[]),
+            ports=dict(type='list', elements='str', default=[]),
+            network=dict(type='str'),
+            gpus=dict(type='str'),
+            devices=dict(type='list', elements='str', default=[]),
+            ipc=dict(type='str'),
+            shm_size=dict(type='str'),
+            ulimits=dict(type='list', elements='str', default=[]),
+            restart_policy=dict(type='str', choices=['no', 'on-failure', 'always', 'unless-stopped']),
+            labels=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    engine = module.get_bin_path(p['runtime'], required=True)
+
+    def run(argv):
+        return module.run_command([engine] + argv)
+
+    def log_size():
+        return os.path.getsize(p['log_file']) if os.path.exists(p['log_file']) else 0
+
+    try:
+        result = replace(run, p, p['set_aside'], p['stop_timeout'], log_size if p['log_file'] else None,
+                         module.check_mode)
+    except ContainerError as exc:
+        module.fail_json(msg='%s: %s' % (p['name'], exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

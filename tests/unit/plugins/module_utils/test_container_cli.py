@@ -1,0 +1,79 @@
+"""container_cli: the run arguments and the set-aside-then-start sequence, against a recording fake engine."""
+import pytest
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, run_args
+
+SPEC = {'name': 'vllm', 'image': 'vllm/vllm-openai:v0.11.0', 'pull': 'never', 'command': ['/models/m', '--port=8000'],
+        'env': {'HF_HOME': '/hf', 'A': '1'}, 'volumes': ['/h:/c:ro'], 'ports': ['127.0.0.1:8000:8000'],
+        'gpus': '"device=0,1"', 'ipc': 'host', 'ulimits': ['memlock=-1:-1'], 'restart_policy': 'unless-stopped',
+        'labels': {'fp': 'abc'}}
+
+
+class Engine(object):
+    """Records each argv; `exists` says whether `container inspect` finds the container; `fail` names a verb that fails."""
+
+    def __init__(self, exists, fail=None):
+        self.calls, self.exists, self.fail = [], exists, fail
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if argv[0] == 'container':
+            return (0, 'id0\n', '') if self.exists else (1, '', 'no such container')
+        if argv[0] == self.fail:
+            return 1, '', 'Error: %s went wrong' % argv[0]
+        return 0, 'newid\n' if argv[0] == 'run' else '', ''
+
+
+def test_run_args_docker_gpus_and_everything_in_order():
+    args = run_args(SPEC)
+    assert args[:6] == ['run', '-d', '--name', 'vllm', '--pull', 'never']
+    assert args[-3:] == ['vllm/vllm-openai:v0.11.0', '/models/m', '--port=8000']
+    joined = ' '.join(args)
+    for part in ('--label fp=abc', '--env A=1 --env HF_HOME=/hf', '--volume /h:/c:ro', '--publish 127.0.0.1:8000:8000',
+                 '--gpus "device=0,1"', '--ipc host', '--ulimit memlock=-1:-1', '--restart unless-stopped'):
+        assert part in joined
+    assert '--network' not in args and '--shm-size' not in args and '--device' not in args
+
+
+def test_run_args_podman_cdi_devices_and_host_network():
+    args = run_args({'name': 'v', 'image': 'i:1', 'network': 'host', 'devices': ['nvidia.com/gpu=0', 'nvidia.com/gpu=1'],
+                     'shm_size': '16g'})
+    assert ' '.join(args) == ('run -d --name v --pull missing --network host --device nvidia.com/gpu=0 '
+                              '--device nvidia.com/gpu=1 --shm-size 16g i:1')
+
+
+def test_sets_the_running_one_aside_stops_it_then_starts_the_new_one():
+    engine = Engine(exists=True)
+    sizes = []
+    result = replace(engine, SPEC, 'vllm-previous', 30, log_size=lambda: sizes.append(len(engine.calls)) or 1234)
+    verbs = [c[0] for c in engine.calls]
+    assert verbs == ['container', 'rm', 'rename', 'stop', 'run']
+    assert engine.calls[1] == ['rm', '-f', 'vllm-previous']
+    assert engine.calls[2] == ['rename', 'vllm', 'vllm-previous']
+    assert engine.calls[3] == ['stop', '-t', '30', 'vllm-previous']
+    assert sizes == [4]  # the log size is read after the stop, before the start
+    assert result['set_aside'] and result['log_offset'] == 1234 and result['container_id'] == 'newid'
+
+
+def test_nothing_running_only_starts():
+    engine = Engine(exists=False)
+    result = replace(engine, SPEC, 'vllm-previous', 30)
+    assert [c[0] for c in engine.calls] == ['container', 'run'] and not result['set_aside']
+
+
+def test_check_mode_only_looks():
+    engine = Engine(exists=True)
+    result = replace(engine, SPEC, 'vllm-previous', 30, check_mode=True)
+    assert [c[0] for c in engine.calls] == ['container'] and result['set_aside'] and result['changed']
+
+
+def test_a_failing_step_is_named_with_the_engine_error():
+    with pytest.raises(ContainerError, match='could not stop vllm-previous: Error: stop went wrong'):
+        replace(Engine(exists=True, fail='stop'), SPEC, 'vllm-previous', 30)
+
+
+def test_an_existing_container_without_a_set_aside_name_is_refused():
+    engine = Engine(exists=True)
+    with pytest.raises(ContainerError, match='exists and no set_aside name'):
+        replace(engine, SPEC, '', 30)
+    assert [c[0] for c in engine.calls] == ['container']
