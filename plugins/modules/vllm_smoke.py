@@ -119,7 +119,8 @@ def run_all(client, p):
     def one(name):
         try:
             answers[name] = run_test(client, name, p)
-        except Exception as exc:  # pylint: disable=broad-except (reported as that test's failure, not lost in a thread)
+        # Reported as that test's failure, not lost in a thread.
+        except Exception as exc:  # pylint: disable=broad-except
             answers[name] = ({'ok': False, 'status': None, 'tokens': 0, 'text': '', 'seconds': 0,
                               'error': '%s: %s' % (type(exc).__name__, exc)}, None)
 
