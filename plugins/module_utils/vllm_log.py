@@ -64,14 +64,16 @@ def read_tail(path, max_bytes=65536, lines=40):
     return out[-lines:] if lines else out
 
 
-def read_from(path, offset):
-    """Text appended to a file since ``offset`` and the new offset (the log of this start only)."""
+def read_from(path, offset, limit=1 << 20):
+    """Text appended to a file since ``offset`` and the new offset (the log of this start only).
+    At most the last ``limit`` bytes: a long-running server's log (access lines) can be large."""
     try:
         with open(path, 'rb') as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             if size < offset:  # truncated or rotated
                 offset = 0
+            offset = max(offset, size - limit)
             handle.seek(offset)
             return handle.read().decode('utf-8', 'replace'), size
     except (IOError, OSError):

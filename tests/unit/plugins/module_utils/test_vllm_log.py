@@ -52,3 +52,10 @@ def test_read_from_offset_and_tail(tmp_path):
     assert read_from(str(path), 10 ** 6)[0].startswith('old line')  # truncated file: read from the start
     assert read_tail(str(path), lines=2) == ['new 1', 'new 2']
     assert read_tail(str(tmp_path / 'absent')) == []
+
+
+def test_read_from_keeps_only_the_last_limit_bytes_of_a_long_log(tmp_path):
+    path = tmp_path / 'server.log'
+    path.write_text('x' * 5000 + '\nlast stage line\n')
+    text, size = read_from(str(path), 0, limit=100)
+    assert len(text) == 100 and text.endswith('last stage line\n') and size == path.stat().st_size
