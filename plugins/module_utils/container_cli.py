@@ -49,6 +49,8 @@ def replace(run, spec, set_aside, stop_timeout, log_size=None, check_mode=False)
     exists = run(['container', 'inspect', '--format', '{{.Id}}', name])[0] == 0
     result = {'changed': True, 'set_aside': exists, 'args': run_args(spec), 'container_id': ''}
     if check_mode:
+        if log_size is not None:
+            result['log_offset'] = log_size()
         return result
     if exists:
         if not set_aside:

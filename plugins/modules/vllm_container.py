@@ -139,8 +139,10 @@ set_aside:
   returned: always
   type: bool
 log_offset:
-  description: The size of O(log_file) once the old server stopped (0 when it does not exist); the new server's log starts there.
-  returned: when O(log_file) is given and not in check mode
+  description:
+    - The size of O(log_file) once the old server stopped (0 when it does not exist); the new server's log starts there.
+    - In check mode, its size now.
+  returned: when O(log_file) is given
   type: int
 container_id:
   description: The new container's id.

@@ -63,8 +63,9 @@ def test_nothing_running_only_starts():
 
 def test_check_mode_only_looks():
     engine = Engine(exists=True)
-    result = replace(engine, SPEC, 'vllm-previous', 30, check_mode=True)
+    result = replace(engine, SPEC, 'vllm-previous', 30, log_size=lambda: 7, check_mode=True)
     assert [c[0] for c in engine.calls] == ['container'] and result['set_aside'] and result['changed']
+    assert result['log_offset'] == 7
 
 
 def test_a_failing_step_is_named_with_the_engine_error():
