@@ -258,13 +258,15 @@ def main():
         # A crash's traceback goes to stderr, which only the engine's log has.
         rc, out, err = module.run_command([module.get_bin_path(p['watch_kind']), 'logs', '--tail', '40', p['watch_name']])
         tail = (out + err).splitlines()[-40:] or tail
-    error = None if ready else last_error(tail)
+    # The whole start's log: exit noise (nanobind leak reports) can follow the traceback by more than a tail.
+    error = None if ready else (last_error(lines) or last_error(tail))
     # A traceback's first line can be in the log before its exception line: give it a moment.
     settle = time.time() + 5
     while not ready and error is None and stage == 'failed' and p['log_file'] and time.time() < settle:
         time.sleep(0.5)
-        tail = read_from(p['log_file'], p['log_offset'])[0].splitlines()[-40:]
-        error = last_error(tail)
+        lines = read_from(p['log_file'], p['log_offset'])[0].splitlines()
+        tail = lines[-40:]
+        error = last_error(lines)
     log_size = os.path.getsize(p['log_file']) if p['log_file'] and os.path.isfile(p['log_file']) else 0
     module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      log_size=log_size,
