@@ -12,31 +12,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+# The module's options and their `run` flags, in the order they are given: dicts as key=value, lists one flag per item.
+RUN_FLAGS = (('labels', '--label'), ('env', '--env'), ('volumes', '--volume'), ('ports', '--publish'),
+             ('network', '--network'), ('gpus', '--gpus'), ('devices', '--device'), ('ipc', '--ipc'),
+             ('shm_size', '--shm-size'), ('ulimits', '--ulimit'), ('restart_policy', '--restart'))
+
+
 def run_args(spec):
     """The argv after the engine's name for `run -d` of the container spec (a dict of the module's options)."""
     args = ['run', '-d', '--name', spec['name'], '--pull', spec.get('pull') or 'missing']
-    for key, value in sorted((spec.get('labels') or {}).items()):
-        args += ['--label', '%s=%s' % (key, value)]
-    for key, value in sorted((spec.get('env') or {}).items()):
-        args += ['--env', '%s=%s' % (key, value)]
-    for volume in spec.get('volumes') or []:
-        args += ['--volume', volume]
-    for port in spec.get('ports') or []:
-        args += ['--publish', port]
-    if spec.get('network'):
-        args += ['--network', spec['network']]
-    if spec.get('gpus'):
-        args += ['--gpus', spec['gpus']]
-    for device in spec.get('devices') or []:
-        args += ['--device', device]
-    if spec.get('ipc'):
-        args += ['--ipc', spec['ipc']]
-    if spec.get('shm_size'):
-        args += ['--shm-size', spec['shm_size']]
-    for ulimit in spec.get('ulimits') or []:
-        args += ['--ulimit', ulimit]
-    if spec.get('restart_policy'):
-        args += ['--restart', spec['restart_policy']]
+    for option, flag in RUN_FLAGS:
+        value = spec.get(option)
+        if isinstance(value, dict):
+            value = ['%s=%s' % item for item in sorted(value.items())]
+        elif not isinstance(value, list):
+            value = [value] if value else []
+        for item in value:
+            args += [flag, item]
     return args + [spec['image']] + list(spec.get('command') or [])
 
 
