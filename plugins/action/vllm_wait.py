@@ -20,7 +20,8 @@ from ansible.utils.display import Display
 
 display = Display()
 PROBE = 'inferops.gpu_inference.vllm_probe'
-PROBE_ARGS = ('url', 'served_model_name', 'api_key', 'log_file', 'log_offset', 'watch_kind', 'watch_name')
+PROBE_ARGS = ('url', 'served_model_name', 'api_key', 'log_file', 'log_offset', 'watch_kind', 'watch_name',
+              'smoke_tests', 'smoke_prompt', 'smoke_max_tokens')
 
 
 class ActionModule(ActionBase):
@@ -40,6 +41,9 @@ class ActionModule(ActionBase):
             timeout=dict(type='int', default=600),
             poll=dict(type='int', default=15),
             quiet=dict(type='bool', default=False),
+            smoke_tests=dict(type='list', elements='str', choices=['completion', 'chat', 'stream'], default=[]),
+            smoke_prompt=dict(type='str'),
+            smoke_max_tokens=dict(type='int'),
         ))
         host = task_vars.get('inventory_hostname')
         if self._task.check_mode:
@@ -56,11 +60,13 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg='%s failed on %s: %s' % (PROBE, host, probe.get('msg')))
                 return result
             elapsed = round(time.time() - start, 1)
-            if probe.get('stage') and probe['stage'] != stage:
-                stage = probe['stage']
-                stages.append({'stage': stage, 'after_s': elapsed})
-                if not args['quiet']:
-                    display.display('%s: vLLM %s after %.0f s' % (host, stage, elapsed))
+            # The probe returns every stage this start reached: show those not shown yet.
+            for reached in probe.get('stages') or ([probe['stage']] if probe.get('stage') else []):
+                if reached not in [s['stage'] for s in stages]:
+                    stages.append({'stage': reached, 'after_s': elapsed})
+                    if not args['quiet']:
+                        display.display('%s: vLLM %s after %.0f s' % (host, reached, elapsed))
+            stage = probe.get('stage') or stage
             # A traceback in this start's log ends the wait even while a supervisor restarts it.
             if probe.get('ready') or probe.get('alive') is False or stage == 'failed' or elapsed >= args['timeout']:
                 break
@@ -68,6 +74,13 @@ class ActionModule(ActionBase):
                       health=probe.get('health'), models=probe.get('models'), alive=probe.get('alive'),
                       state=probe.get('state'), server=probe.get('server'), error=probe.get('error'),
                       log_tail=probe.get('log_tail') or [])
+        smoke = probe.get('smoke')
+        if smoke is not None:
+            result['smoke'] = smoke['tests']
+            if smoke['sample_response'] is not None:
+                result['sample_response'] = smoke['sample_response']
+            if smoke['failed']:
+                result.update(failed=True, cause=smoke['message'], msg='vLLM on %s answers, but %s' % (host, smoke['message']))
         if not result['ready']:
             if probe.get('alive') is False or stage == 'failed':
                 cause = 'the server stopped (%s)' % probe.get('state') if probe.get('alive') is False else 'the server failed'

@@ -5,7 +5,8 @@
 """The OpenAI-compatible HTTP API of vLLM, as the checks use it (stdlib only).
 
 GET /health, GET /v1/models, POST /v1/completions and /v1/chat/completions, and the
-Server-Sent Events of a streamed request. No secrets are logged; the API key only goes
+Server-Sent Events of a streamed request; and the smoke test made of them (a completion, a
+chat and a streamed request must each return tokens). No secrets are logged; the API key only goes
 into the Authorization header.
 """
 
@@ -15,6 +16,8 @@ __metaclass__ = type
 
 import json
 import socket
+import threading
+import time
 
 from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
@@ -106,3 +109,57 @@ def completion_text(body):
             out.append(part.get('content') or '')
             out.append(part.get('reasoning_content') or part.get('reasoning') or '')
     return ''.join(out)
+
+
+SMOKE_TESTS = ('completion', 'chat', 'stream')
+
+
+def smoke_test(client, name, model, prompt, max_tokens, temperature=1.0, seed=7):
+    """One smoke test: (result, response JSON or None). The result has ok, status, tokens
+    (completion tokens, or chunks for the stream), text, seconds and error."""
+    body = {'model': model, 'max_tokens': max_tokens, 'temperature': temperature, 'seed': seed}
+    start = time.time()
+    if name == 'stream':
+        status, chunks, done, error = client.stream('/v1/completions', dict(body, prompt=prompt))
+        ok = status == 200 and done and len(chunks) >= 1 and not error
+        return {'ok': ok, 'status': status, 'tokens': len(chunks), 'text': ''.join(completion_text(c) for c in chunks),
+                'done': done, 'seconds': round(time.time() - start, 3),
+                'error': error or (None if ok else 'stream ended without chunks or [DONE]')}, None
+    if name == 'chat':
+        status, answer = client.request('POST', '/v1/chat/completions', dict(body, messages=[{'role': 'user', 'content': prompt}]))
+    else:
+        status, answer = client.request('POST', '/v1/completions', dict(body, prompt=prompt))
+    seconds = round(time.time() - start, 3)
+    if status != 200 or not isinstance(answer, dict):
+        return {'ok': False, 'status': status, 'tokens': 0, 'text': '', 'seconds': seconds, 'error': str(answer)[:500]}, None
+    tokens = (answer.get('usage') or {}).get('completion_tokens') or 0
+    ok = tokens > 0
+    return {'ok': ok, 'status': status, 'tokens': tokens, 'text': completion_text(answer), 'seconds': seconds,
+            'error': None if ok else 'no completion tokens'}, answer
+
+
+def smoke(client, tests, model, prompt, max_tokens, temperature=1.0, seed=7):
+    """The smoke tests, sent at once (they are independent: the server batches them, one wait
+    instead of three). Returns {'tests': {name: result}, 'failed': [names], 'sample_response':
+    the chat response JSON or None, 'message': what failed, or None}."""
+    answers = {}
+
+    def one(name):
+        try:
+            answers[name] = smoke_test(client, name, model, prompt, max_tokens, temperature, seed)
+        # Reported as that test's failure, not lost in a thread.
+        except Exception as exc:  # pylint: disable=broad-except
+            answers[name] = ({'ok': False, 'status': None, 'tokens': 0, 'text': '', 'seconds': 0,
+                              'error': '%s: %s' % (type(exc).__name__, exc)}, None)
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in tests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = dict((name, answers[name][0]) for name in tests)
+    failed = [name for name in tests if not results[name]['ok']]
+    message = 'smoke test failed: %s' % '; '.join(
+        '%s (HTTP %s: %s)' % (n, results[n]['status'], results[n]['error']) for n in failed) if failed else None
+    return {'tests': results, 'failed': failed, 'message': message,
+            'sample_response': answers['chat'][1] if 'chat' in answers else None}

@@ -36,18 +36,26 @@ FAILURES = (
 )
 
 
-def stage_of(lines):
-    """The latest start-up stage the lines show, or None; a failure wins over any stage."""
-    latest = None
+def stages_of(lines):
+    """The start-up stages the lines show, in the order reached (a stage seen after a later one
+    does not count again); 'failed' last when a line says the server is going down."""
+    reached = []
     rank = -1
     for line in lines:
         for name, pattern in FAILURES:
             if pattern.search(line):
-                return name
+                return reached + [name]
         for index, (name, pattern) in enumerate(STAGES):
-            if index >= rank and pattern.search(line):
-                latest, rank = name, index
-    return latest
+            if index > rank and pattern.search(line):
+                reached.append(name)
+                rank = index
+    return reached
+
+
+def stage_of(lines):
+    """The latest start-up stage the lines show, or None; a failure wins over any stage."""
+    reached = stages_of(lines)
+    return reached[-1] if reached else None
 
 
 def read_tail(path, max_bytes=65536, lines=40):

@@ -36,12 +36,31 @@ options:
     description: API key sent as a bearer token.
     type: str
   wait:
-    description: Seconds to keep probing until ready, a stage change or death; 0 probes once.
+    description:
+      - Seconds to keep probing until ready, a new stage or death; 0 probes once.
+      - A new stage ends the wait once it has held for a second, so that stages that follow each other quickly
+        (the last ones, just before the server answers) come back in one result (RV(stages)).
     type: int
     default: 0
   stage:
-    description: The stage the caller last saw; a change from it ends the wait.
+    description: The stage the caller last saw; a later one ends the wait.
     type: str
+  smoke_tests:
+    description:
+      - Once the server is ready, send these smoke tests in the same run (as M(inferops.gpu_inference.vllm_smoke)
+        does), so that a health gate costs one module run; the outcome is RV(smoke). Empty sends none.
+    type: list
+    elements: str
+    choices: [completion, chat, stream]
+    default: []
+  smoke_prompt:
+    description: The smoke tests' prompt.
+    type: str
+    default: The capital of France is
+  smoke_max_tokens:
+    description: Tokens each smoke test asks for.
+    type: int
+    default: 8
   log_file:
     description: The server's log file on the node, read for the start-up stage and the tail.
     type: path
@@ -143,6 +162,19 @@ server:
     model:
       description: The served model name the server was deployed with (containers), or an empty string.
       type: str
+stages:
+  description: The start-up stages this start's log shows, in the order reached.
+  returned: always
+  type: list
+  elements: str
+smoke:
+  description:
+    - The smoke tests' outcome, when the server was ready and O(smoke_tests) were given - C(tests) (per test
+      C(ok), C(status), C(tokens), C(text), C(seconds), C(error)), C(failed) (the names of those that failed),
+      C(message) (what failed, or null) and C(sample_response) (the chat test's response JSON).
+    - The probe itself does not fail when a smoke test does.
+  returned: when the server was ready and O(smoke_tests) were given
+  type: dict
 elapsed:
   description: Seconds this call waited.
   returned: always
@@ -156,12 +188,14 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, ApiError
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stage_of
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, ApiError, SMOKE_TESTS, smoke
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
 
 
 FINGERPRINT_LABEL = 'inferops.vllm_server.fingerprint'
 MODEL_LABEL = 'inferops.vllm_server.model'
+# Seconds a new stage must hold before it ends a wait (see the wait option).
+STAGE_SETTLE = 1.0
 FINGERPRINT_LINE = re.compile(r'inferops\.gpu_inference\.vllm_server fingerprint ([0-9a-f]+)')
 
 
@@ -227,6 +261,9 @@ def main():
             watch_name=dict(type='str'),
             fingerprint_file=dict(type='path'),
             timeout=dict(type='int', default=5),
+            smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
+            smoke_prompt=dict(type='str', default='The capital of France is'),
+            smoke_max_tokens=dict(type='int', default=8, no_log=False),
         ),
         supports_check_mode=True,
     )
@@ -236,21 +273,25 @@ def main():
     except ApiError as exc:
         module.fail_json(msg=str(exc))
     start = inspected = time.time()
-    alive = state = server = None
+    alive = state = server = new_stage_at = None
     while True:
         health = client.health()
         models = client.models()[1] if health == 200 else []
         ready = health == 200 and p['served_model_name'] in models
         text = read_from(p['log_file'], p['log_offset'])[0] if p['log_file'] else ''
         lines = text.splitlines()
-        stage = stage_of(lines)
+        stages = stages_of(lines)
+        stage = stages[-1] if stages else None
+        if stage and stage != p['stage'] and new_stage_at is None:
+            new_stage_at = time.time()
         # Asking the engine or manager costs a CLI run: at most every 2 s while waiting, and
         # always on the last pass, so that what is returned is current.
         if server is None or ready or time.time() - inspected >= 2:
             alive, state, server = inspect_server(module, p['watch_kind'], p['watch_name'], p['fingerprint_file'])
             inspected = time.time()
         elapsed = time.time() - start
-        if ready or alive is False or elapsed >= p['wait'] or (stage and stage != p['stage']):
+        if (ready or alive is False or elapsed >= p['wait'] or stage == 'failed'
+                or (new_stage_at is not None and time.time() - new_stage_at >= STAGE_SETTLE)):
             break
         time.sleep(0.2)
     tail = lines[-40:]
@@ -268,10 +309,14 @@ def main():
         tail = lines[-40:]
         error = last_error(lines)
     log_size = os.path.getsize(p['log_file']) if p['log_file'] and os.path.isfile(p['log_file']) else 0
+    extra = {}
+    if ready and p['smoke_tests']:
+        # In the same run as the health gate: one module run fewer between the first answer and the verdict.
+        extra['smoke'] = smoke(Client(p['url'], p['api_key'], 120), p['smoke_tests'], p['served_model_name'],
+                               p['smoke_prompt'], p['smoke_max_tokens'])
     module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
-                     log_size=log_size,
-                     models=models, stage=stage, alive=alive,
-                     state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2))
+                     log_size=log_size, models=models, stage=stage, stages=stages, alive=alive,
+                     state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2), **extra)
 
 
 if __name__ == '__main__':

@@ -80,56 +80,8 @@ sample_response:
   type: dict
 """
 
-import threading
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import ApiError, Client, completion_text
-
-
-def run_test(client, name, p):
-    body = {'model': p['model'], 'max_tokens': p['max_tokens'], 'temperature': p['temperature'], 'seed': p['seed']}
-    start = time.time()
-    if name == 'completion':
-        status, answer = client.request('POST', '/v1/completions', dict(body, prompt=p['prompt']))
-    elif name == 'chat':
-        status, answer = client.request('POST', '/v1/chat/completions',
-                                        dict(body, messages=[{'role': 'user', 'content': p['prompt']}]))
-    else:
-        status, chunks, done, error = client.stream('/v1/completions', dict(body, prompt=p['prompt']))
-        text = ''.join(completion_text(c) for c in chunks)
-        ok = status == 200 and done and len(chunks) >= 1 and not error
-        return {'ok': ok, 'status': status, 'tokens': len(chunks), 'text': text, 'done': done,
-                'seconds': round(time.time() - start, 3),
-                'error': error or (None if ok else 'stream ended without chunks or [DONE]')}, None
-    seconds = round(time.time() - start, 3)
-    if status != 200 or not isinstance(answer, dict):
-        return {'ok': False, 'status': status, 'tokens': 0, 'text': '', 'seconds': seconds,
-                'error': str(answer)[:500]}, None
-    tokens = (answer.get('usage') or {}).get('completion_tokens') or 0
-    ok = tokens > 0
-    return {'ok': ok, 'status': status, 'tokens': tokens, 'text': completion_text(answer), 'seconds': seconds,
-            'error': None if ok else 'no completion tokens'}, answer
-
-
-def run_all(client, p):
-    """The tests are independent: sent at once, the server batches them (one wait, not three)."""
-    answers = {}
-
-    def one(name):
-        try:
-            answers[name] = run_test(client, name, p)
-        # Reported as that test's failure, not lost in a thread.
-        except Exception as exc:  # pylint: disable=broad-except
-            answers[name] = ({'ok': False, 'status': None, 'tokens': 0, 'text': '', 'seconds': 0,
-                              'error': '%s: %s' % (type(exc).__name__, exc)}, None)
-
-    threads = [threading.Thread(target=one, args=(name,)) for name in p['tests']]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import ApiError, Client, SMOKE_TESTS, smoke
 
 
 def main():
@@ -138,8 +90,7 @@ def main():
             url=dict(type='str', default='http://127.0.0.1:8000'),
             model=dict(type='str', required=True),
             api_key=dict(type='str', no_log=True),
-            tests=dict(type='list', elements='str', choices=['completion', 'chat', 'stream'],
-                       default=['completion', 'chat', 'stream']),
+            tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=list(SMOKE_TESTS)),
             prompt=dict(type='str', default='The capital of France is'),
             max_tokens=dict(type='int', default=8, no_log=False),
             temperature=dict(type='float', default=1.0),
@@ -153,16 +104,12 @@ def main():
         client = Client(p['url'], p['api_key'], p['timeout'])
     except ApiError as exc:
         module.fail_json(msg=str(exc))
-    answers = run_all(client, p)
-    results = dict((name, answers[name][0]) for name in p['tests'])
-    sample = answers['chat'][1] if 'chat' in answers else None
-    failed = [n for n in p['tests'] if not results[n]['ok']]
-    out = dict(changed=False, tests=results)
-    if sample is not None:
-        out['sample_response'] = sample
-    if failed:
-        module.fail_json(msg='smoke test failed: %s' % '; '.join(
-            '%s (HTTP %s: %s)' % (n, results[n]['status'], results[n]['error']) for n in failed), **out)
+    outcome = smoke(client, p['tests'], p['model'], p['prompt'], p['max_tokens'], p['temperature'], p['seed'])
+    out = dict(changed=False, tests=outcome['tests'])
+    if outcome['sample_response'] is not None:
+        out['sample_response'] = outcome['sample_response']
+    if outcome['failed']:
+        module.fail_json(msg=outcome['message'], **out)
     module.exit_json(**out)
 
 

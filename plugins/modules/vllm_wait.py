@@ -19,6 +19,9 @@ description:
     server, startup complete) with the time it was reached.
   - Fails at once when the container, supervisord program or systemd unit dies, and after O(timeout)
     seconds otherwise, with the cause, the last stage and the log tail.
+  - With O(smoke_tests), the health gate also asks for tokens - a completion, a chat and a streamed request, as
+    M(inferops.gpu_inference.vllm_smoke) sends them - in the same run on the node as the probe that found the
+    server ready, and fails naming each test that returned no tokens.
   - An action plugin; in check mode it does not wait.
 author:
   - inferops engineers (@inferops)
@@ -71,6 +74,18 @@ options:
     description: Do not print the stages.
     type: bool
     default: false
+  smoke_tests:
+    description: Smoke tests to send once the server is ready; empty sends none.
+    type: list
+    elements: str
+    choices: [completion, chat, stream]
+    default: []
+  smoke_prompt:
+    description: The smoke tests' prompt (the probe's default when not given).
+    type: str
+  smoke_max_tokens:
+    description: Tokens each smoke test asks for (the probe's default when not given).
+    type: int
 seealso:
   - module: inferops.gpu_inference.vllm_probe
 """
@@ -84,6 +99,12 @@ EXAMPLES = r"""
     watch_kind: docker
     watch_name: vllm
     timeout: 900
+
+- name: Wait for the server, then ask it for a completion, a chat and a stream
+  inferops.gpu_inference.vllm_wait:
+    url: http://127.0.0.1:8000
+    served_model_name: llama-3.1-8b
+    smoke_tests: [completion, chat, stream]
 """
 
 RETURN = r"""
@@ -104,8 +125,16 @@ server:
   description: What runs now, as M(inferops.gpu_inference.vllm_probe) returns it (status, restarts, fingerprint, image, model).
   returned: always
   type: dict
+smoke:
+  description: Per smoke test, C(ok), C(status), C(tokens), C(text), C(seconds) and C(error).
+  returned: when the server became ready and O(smoke_tests) were given
+  type: dict
+sample_response:
+  description: The chat smoke test's response JSON.
+  returned: when the server became ready and the chat smoke test ran
+  type: dict
 cause:
-  description: Why the server did not come up.
+  description: Why the server did not come up, or which smoke tests failed.
   returned: on failure
   type: str
 log_tail:

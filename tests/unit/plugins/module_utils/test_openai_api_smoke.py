@@ -1,4 +1,4 @@
-"""vllm_smoke: the three tests go out at once and each is judged on its own, against a local HTTP server."""
+"""openai_api.smoke (vllm_smoke, and vllm_probe once ready): the three tests go out at once and each is judged on its own, against a local HTTP server."""
 import json
 import threading
 import time
@@ -6,8 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client
-from ansible_collections.inferops.gpu_inference.plugins.modules.vllm_smoke import run_all
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, smoke
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,19 +54,26 @@ def server():
     httpd.shutdown()
 
 
-def params(prompt='The capital of France is'):
-    return {'model': 'tiny', 'max_tokens': 4, 'temperature': 1.0, 'seed': 7, 'prompt': prompt,
-            'tests': ['completion', 'chat', 'stream']}
+def run(client, prompt='The capital of France is'):
+    return smoke(client, ['completion', 'chat', 'stream'], 'tiny', prompt, 4)
 
 
 def test_sends_the_three_at_once_and_passes_them(server):
-    answers = run_all(server, params())
+    outcome = run(server)
     assert Handler.most == 3
-    assert [answers[n][0]['ok'] for n in ('completion', 'chat', 'stream')] == [True, True, True]
-    assert answers['chat'][1]['usage']['completion_tokens'] == 2
+    assert [outcome['tests'][n]['ok'] for n in ('completion', 'chat', 'stream')] == [True, True, True]
+    assert outcome['failed'] == [] and outcome['message'] is None
+    assert outcome['sample_response']['usage']['completion_tokens'] == 2
 
 
 def test_a_failing_test_is_reported_by_itself(server):
-    answers = run_all(server, params('fail'))
-    assert answers['chat'][0]['ok'] is False and answers['chat'][0]['status'] == 500
-    assert answers['completion'][0]['ok'] and answers['stream'][0]['ok']
+    outcome = run(server, 'fail')
+    assert outcome['tests']['chat']['ok'] is False and outcome['tests']['chat']['status'] == 500
+    assert outcome['tests']['completion']['ok'] and outcome['tests']['stream']['ok']
+    assert outcome['failed'] == ['chat'] and outcome['message'].startswith('smoke test failed: chat (HTTP 500')
+
+
+def test_nothing_listening_fails_each_test_by_name():
+    outcome = smoke(Client('http://127.0.0.1:9'), ['completion', 'stream'], 'tiny', 'x', 4)
+    assert outcome['failed'] == ['completion', 'stream']
+    assert all(outcome['tests'][n]['status'] is None for n in outcome['failed'])
