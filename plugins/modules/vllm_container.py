@@ -21,7 +21,9 @@ description:
     job. Use M(community.docker.docker_container) or M(containers.podman.podman_container) to converge a
     container on its settings instead.
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
-  - Do not put secrets in O(env) or O(command); the role passes them as read-only mounted files.
+  - With O(release), it first lays out the server's release folder on the node (its configuration and secret
+    files, as M(inferops.gpu_inference.vllm_release) does) in the same run, before any container is touched.
+  - Do not put secrets in O(env) or O(command); pass them as files in O(release) and mount them read-only.
 author:
   - inferops engineers (@inferops)
 attributes:
@@ -113,6 +115,38 @@ options:
     description: Container labels.
     type: dict
     default: {}
+  release:
+    description:
+      - The release folder to lay out before the container starts (the options of
+        M(inferops.gpu_inference.vllm_release)); omitted, none is.
+    type: dict
+    suboptions:
+      releases_dir:
+        description: The folder holding the server's release folders (made with mode 0700).
+        type: path
+        required: true
+      release:
+        description: The release folder's name.
+        type: str
+        required: true
+      config:
+        description: File name to content, written to C(<release>/config) with mode 0644.
+        type: dict
+        default: {}
+      secrets:
+        description: File name to content, written to C(<release>/secrets) with mode 0400. Never logged.
+        type: dict
+        default: {}
+      keep:
+        description: Other release folders to keep (the running server's); every other one is removed.
+        type: list
+        elements: str
+        default: []
+      dirs:
+        description: Other folders to make (mode 0755) if they are missing.
+        type: list
+        elements: path
+        default: []
 """
 
 EXAMPLES = r"""
@@ -148,6 +182,10 @@ container_id:
   description: The new container's id.
   returned: success
   type: str
+release:
+  description: What laying out O(release) did - C(release_dir), C(changed_paths) (paths only) and C(pruned).
+  returned: when O(release) is given
+  type: dict
 args:
   description: The arguments given to the engine to start the new container.
   returned: always
@@ -159,6 +197,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
 
 
 def main():
@@ -183,6 +222,7 @@ def main():
             ulimits=dict(type='list', elements='str', default=[]),
             restart_policy=dict(type='str', choices=['no', 'on-failure', 'always', 'unless-stopped']),
             labels=dict(type='dict', default={}),
+            release=dict(type='dict', options=release_spec()),
         ),
         supports_check_mode=True,
     )
@@ -195,11 +235,19 @@ def main():
     def log_size():
         return os.path.getsize(p['log_file']) if os.path.exists(p['log_file']) else 0
 
+    release = None
+    if p['release']:
+        try:
+            release = apply(p['release'], module.check_mode)
+        except (ValueError, IOError, OSError) as exc:
+            module.fail_json(msg='%s: could not lay out the release folder: %s' % (p['name'], exc))
     try:
         result = replace(run, p, p['set_aside'], p['stop_timeout'], log_size if p['log_file'] else None,
                          module.check_mode)
     except ContainerError as exc:
         module.fail_json(msg='%s: %s' % (p['name'], exc))
+    if release is not None:
+        result['release'] = dict((k, release[k]) for k in ('release_dir', 'changed_paths', 'pruned'))
     module.exit_json(**result)
 
 

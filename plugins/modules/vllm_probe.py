@@ -293,7 +293,7 @@ def main():
         if (ready or alive is False or elapsed >= p['wait'] or stage == 'failed'
                 or (new_stage_at is not None and time.time() - new_stage_at >= STAGE_SETTLE)):
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     tail = lines[-40:]
     if alive is False and p['watch_kind'] in ('docker', 'podman') and p['watch_name']:
         # A crash's traceback goes to stderr, which only the engine's log has.

@@ -92,123 +92,17 @@ pruned:
   elements: str
 """
 
-import os
-import re
-import shutil
-import stat
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-
-NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
-
-
-def ensure_dir(path, mode, check, changed):
-    if os.path.isdir(path):
-        if stat.S_IMODE(os.stat(path).st_mode) != mode:
-            changed.append(path)
-            if not check:
-                os.chmod(path, mode)
-        return
-    changed.append(path)
-    if not check:
-        os.makedirs(path, mode)
-        os.chmod(path, mode)
-
-
-def ensure_file(path, content, mode, check, changed):
-    data = content.encode('utf-8')
-    try:
-        with open(path, 'rb') as handle:
-            same = handle.read() == data and stat.S_IMODE(os.stat(path).st_mode) == mode
-    except (IOError, OSError):
-        same = False
-    if same:
-        return
-    changed.append(path)
-    if check:
-        return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.vllm_release.')
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def ensure_only(folder, names, check, changed):
-    """Remove what a release folder holds beyond the files it was given."""
-    if not os.path.isdir(folder):
-        return
-    for name in sorted(os.listdir(folder)):
-        if name in names:
-            continue
-        path = os.path.join(folder, name)
-        changed.append(path)
-        if not check:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-
-
-def lay_out(releases_dir, release, config, secrets, keep, dirs, check):
-    """Make the release folder and its files; remove other releases. Returns (changed_paths, pruned)."""
-    changed, pruned = [], []
-    ensure_dir(releases_dir, 0o700, check, changed)
-    release_dir = os.path.join(releases_dir, release)
-    ensure_dir(release_dir, 0o755, check, changed)
-    for sub, files, dir_mode, file_mode in (('config', config, 0o755, 0o644), ('secrets', secrets, 0o700, 0o400)):
-        folder = os.path.join(release_dir, sub)
-        ensure_dir(folder, dir_mode, check, changed)
-        ensure_only(folder, files, check, changed)
-        for name in sorted(files):
-            ensure_file(os.path.join(folder, name), files[name], file_mode, check, changed)
-    for path in dirs:
-        if not os.path.isdir(path):
-            ensure_dir(path, 0o755, check, changed)
-    if os.path.isdir(releases_dir):
-        kept = set([release] + [k for k in keep if k])
-        for name in sorted(os.listdir(releases_dir)):
-            path = os.path.join(releases_dir, name)
-            if name in kept or not os.path.isdir(path) or os.path.islink(path):
-                continue
-            pruned.append(path)
-            if not check:
-                shutil.rmtree(path)
-    return changed, pruned
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            releases_dir=dict(type='path', required=True),
-            release=dict(type='str', required=True),
-            config=dict(type='dict', default={}),
-            secrets=dict(type='dict', default={}, no_log=True),
-            keep=dict(type='list', elements='str', default=[]),
-            dirs=dict(type='list', elements='path', default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    bad = [n for n in [p['release']] + list(p['config']) + list(p['secrets']) if not NAME.match(n)]
-    if bad:
-        module.fail_json(msg='vllm_release: names must be plain file names (letters, digits, . _ -), got: %s' % ', '.join(bad))
-    files = {}
-    for option in ('config', 'secrets'):
-        files[option] = dict((k, '' if v is None else str(v)) for k, v in p[option].items())
+    module = AnsibleModule(argument_spec=release_spec(), supports_check_mode=True)
     try:
-        changed, pruned = lay_out(p['releases_dir'], p['release'], files['config'], files['secrets'],
-                                  p['keep'], p['dirs'], module.check_mode)
-    except (IOError, OSError) as exc:
+        result = apply(module.params, module.check_mode)
+    except (ValueError, IOError, OSError) as exc:
         module.fail_json(msg='vllm_release: %s' % exc)
-    module.exit_json(changed=bool(changed or pruned), release_dir=os.path.join(p['releases_dir'], p['release']),
-                     changed_paths=changed, pruned=pruned)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -1,8 +1,10 @@
-"""vllm_release: the release folder layout, idempotence, check mode and pruning, on a real temporary folder."""
+"""module_utils/release (vllm_release, vllm_container): the release folder layout, idempotence, check mode and pruning, on a real temporary folder."""
 import os
 import stat
 
-from ansible_collections.inferops.gpu_inference.plugins.modules.vllm_release import lay_out
+import pytest
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, lay_out
 
 
 def mode(path):
@@ -53,3 +55,20 @@ def test_check_mode_reports_and_changes_nothing(tmp_path):
     changed, pruned = lay_out(releases, 'new', {'x': 'y'}, {}, [], [str(tmp_path / 'cache')], check=True)
     assert os.path.join(releases, 'new') in changed and pruned == [os.path.join(releases, 'old')]
     assert os.listdir(releases) == ['old'] and not os.path.exists(str(tmp_path / 'cache'))
+
+
+def test_apply_refuses_names_that_are_not_plain_file_names(tmp_path):
+    options = {'releases_dir': str(tmp_path / 'releases'), 'release': 'abc', 'config': {}, 'secrets': {'../hf_token': 'x'},
+               'keep': [], 'dirs': []}
+    with pytest.raises(ValueError, match=r'\.\./hf_token'):
+        apply(options, check=False)
+    assert not (tmp_path / 'releases').exists()
+
+
+def test_apply_reports_the_release_folder_and_writes_none_as_empty(tmp_path):
+    options = {'releases_dir': str(tmp_path / 'releases'), 'release': 'abc', 'config': {'empty': None}, 'secrets': {},
+               'keep': [], 'dirs': []}
+    result = apply(options, check=False)
+    assert result['changed'] and result['release_dir'] == str(tmp_path / 'releases' / 'abc')
+    assert (tmp_path / 'releases' / 'abc' / 'config' / 'empty').read_text() == ''
+    assert apply(options, check=False)['changed'] is False
