@@ -75,13 +75,16 @@ def main():
             stop.set()
             if proc.returncode != 0 or not first:
                 sys.exit('deploy failed (rc %d):\n%s' % (proc.returncode, proc.stdout[-4000:] + proc.stderr[-2000:]))
-            floor = first[0] - started_at(NAME)
+            start = started_at(NAME)
+            floor = first[0] - start
+            before, after = start - t0, t0 + wall - first[0]
             if args.log:
                 with open(args.log, 'w') as handle:
                     handle.write(proc.stdout + proc.stderr)
             walls.append(wall)
             floors.append(floor)
-            print('round: playbook %.2f s, container start -> /health 200 %.2f s, ratio %.3f' % (wall, floor, wall / floor))
+            print('round: playbook %.2f s, container start -> /health 200 %.2f s, ratio %.3f '
+                  '(playbook start -> container start %.2f s, first 200 -> playbook exit %.2f s)' % (wall, floor, wall / floor, before, after))
         w, f = statistics.median(walls), statistics.median(floors)
         print('deploy-to-first-answer (median of %d): playbook %.2f s, floor %.2f s' % (args.rounds, w, f))
         print('ratio playbook / floor: %.3f  (goal <= 1.10); overhead %.2f s' % (w / f, w - f))
