@@ -17,6 +17,7 @@ import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import SMOKE_TESTS
 
 display = Display()
 PROBE = 'inferops.gpu_inference.vllm_probe'
@@ -41,7 +42,7 @@ class ActionModule(ActionBase):
             timeout=dict(type='int', default=600),
             poll=dict(type='int', default=15),
             quiet=dict(type='bool', default=False),
-            smoke_tests=dict(type='list', elements='str', choices=['completion', 'chat', 'stream'], default=[]),
+            smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
             smoke_prompt=dict(type='str'),
             smoke_max_tokens=dict(type='int'),
         ))

@@ -112,6 +112,8 @@ def completion_text(body):
 
 
 SMOKE_TESTS = ('completion', 'chat', 'stream')
+SMOKE_PROMPT = 'The capital of France is'
+SMOKE_MAX_TOKENS = 8
 
 
 def smoke_test(client, name, model, prompt, max_tokens, temperature=1.0, seed=7):

@@ -188,7 +188,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, ApiError, SMOKE_TESTS, smoke
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
+    Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
 
 
@@ -262,8 +263,8 @@ def main():
             fingerprint_file=dict(type='path'),
             timeout=dict(type='int', default=5),
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
-            smoke_prompt=dict(type='str', default='The capital of France is'),
-            smoke_max_tokens=dict(type='int', default=8, no_log=False),
+            smoke_prompt=dict(type='str', default=SMOKE_PROMPT),
+            smoke_max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
         ),
         supports_check_mode=True,
     )

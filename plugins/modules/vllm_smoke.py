@@ -81,7 +81,8 @@ sample_response:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import ApiError, Client, SMOKE_TESTS, smoke
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
+    ApiError, Client, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
 
 
 def main():
@@ -91,8 +92,8 @@ def main():
             model=dict(type='str', required=True),
             api_key=dict(type='str', no_log=True),
             tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=list(SMOKE_TESTS)),
-            prompt=dict(type='str', default='The capital of France is'),
-            max_tokens=dict(type='int', default=8, no_log=False),
+            prompt=dict(type='str', default=SMOKE_PROMPT),
+            max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
             temperature=dict(type='float', default=1.0),
             seed=dict(type='int', default=7),
             timeout=dict(type='int', default=120),
