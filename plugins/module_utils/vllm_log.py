@@ -91,9 +91,16 @@ def read_from(path, offset, limit=1 << 20):
 EXCEPTION_LINE = re.compile(r'^(\(\w+ pid=\d+\) )?([A-Za-z_][\w.]*(Error|Exception)): (.*)$')
 
 
+# Exceptions Python raises while a failing server exits, after (and instead of naming) the cause:
+# a signal handler printing while stdout is being written.
+EXIT_NOISE = re.compile(r'^RuntimeError: reentrant call inside <_io\.')
+
+
 def last_error(lines):
     """The last exception of a traceback in the lines, with the indented lines that explain it
-    (pydantic puts the reason on the next line), as one line; None when there is none."""
+    (pydantic puts the reason on the next line), as one line; None when there is none. Exit noise
+    (EXIT_NOISE) counts only when the lines hold no other exception."""
+    noise = None
     for index in range(len(lines) - 1, -1, -1):
         match = EXCEPTION_LINE.match(lines[index])
         if match:
@@ -103,5 +110,8 @@ def last_error(lines):
                 if not follow.startswith(' ') or text.startswith('For further information'):
                     break
                 parts.append(text)
-            return ' '.join(parts)[:600]
-    return None
+            error = ' '.join(parts)[:600]
+            if not EXIT_NOISE.match(error):
+                return error
+            noise = noise or error
+    return noise

@@ -37,6 +37,15 @@ def test_a_traceback_is_a_failure_and_its_cause_is_read():
     assert 'max_model_len (999999) is greater than the derived max_model_len' in error
 
 
+def test_exit_noise_after_the_cause_does_not_hide_it():
+    # Seen on the supervisord pod: the failing server's exit printed a second traceback.
+    noise = ['Traceback (most recent call last):', '  File "/usr/lib/python3.11/logging/__init__.py", line 1113, in emit',
+             "RuntimeError: reentrant call inside <_io.BufferedWriter name='<stdout>'>"]
+    log = lines('serve-max-model-len-too-big.log') + noise
+    assert 'max_model_len (999999) is greater than the derived max_model_len' in last_error(log)
+    assert last_error(noise).startswith('RuntimeError: reentrant call inside')
+
+
 def test_no_error_in_a_healthy_log():
     assert last_error(lines('serve-startup.log')) is None
 
