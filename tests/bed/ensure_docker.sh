@@ -17,8 +17,27 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
+# GPU bed: a TEST DOUBLE of nvidia-container-runtime-hook on dockerd's PATH, so that dockerd
+# registers its NVIDIA device driver and `docker run --gpus` starts for real (the double only
+# records what it was asked for; tests/doubles/nvidia_container_runtime_hook_double.py says why).
+# dockerd looks for it once, when it starts: an engine this bed started before the double was
+# there is restarted.
+hook=/usr/local/bin/nvidia-container-runtime-hook
+here=$(cd "$(dirname "$0")" && pwd)
+new_hook=false
+if ! cmp -s "$here/../doubles/nvidia_container_runtime_hook_double.py" "$hook"; then
+  install -m 0755 "$here/../doubles/nvidia_container_runtime_hook_double.py" "$hook"
+  new_hook=true
+fi
+
 if docker info >/dev/null 2>&1; then
-  exit 0
+  if $new_hook && [ -f /var/log/inferops-dockerd.log ] && pgrep -x dockerd >/dev/null; then
+    log "restarting the dockerd this bed started, so that it finds the nvidia-container-runtime-hook double"
+    pkill -x dockerd
+    for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+  else
+    exit 0
+  fi
 fi
 
 log "starting dockerd"

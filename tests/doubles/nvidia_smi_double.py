@@ -9,7 +9,11 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
 * ``--query-gpu=F1,F2 --format=csv[,noheader][,nounits]``: the captured values of those
   fields, in the order asked; a field the capture lacks gets nvidia-smi's own error
   (``Field "x" is not a valid field to query.``, exit 2), as captured in smi_bad_field.txt;
-* ``--query-compute-apps=...``, ``--version``, ``topo -m``, ``-L`` and no argument: the captures.
+* ``--query-compute-apps=...``, ``--version``, ``topo -m``, ``-L`` and no argument: the captures;
+* ``-lms N`` (or ``-l N`` seconds) with ``--query-gpu``: nvidia-smi's loop mode, the rows again every
+  N ms until killed, as the benchmark's GPU sampler reads them. The values are those of the capture
+  taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
+  while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead.
 
 A profile (JSON in $NVIDIA_SMI_DOUBLE_PROFILE, a file path or the JSON itself) changes the
 replay the way other hosts would differ, each change named:
@@ -23,6 +27,7 @@ import json
 import os
 import re
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_FIXTURES = os.path.join(HERE, '..', 'unit', 'fixtures', 'gpu', 'h100-80gb-x1')
@@ -90,7 +95,31 @@ def captured_rows(prof, units):
     return rows
 
 
-def query_gpu(arg, fmt, prof):
+def loaded_rows(prof):
+    """The capture under load, in the same shape as captured_rows (units stripped, as nounits does)."""
+    lines = [line for line in read('smi_query_loaded.csv').splitlines() if line.strip()]
+    cells = [re.sub(r' (MiB|%|W|MHz)$', '', c.strip()) for c in next(csv.reader([lines[1]]))]
+    loaded = dict(zip(CAPTURED_FIELDS, cells))
+    rows = captured_rows(prof, units=False)
+    for row in rows:
+        row.update((k, v) for k, v in loaded.items()
+                   if k in ('memory.used', 'memory.free', 'utilization.gpu', 'utilization.memory', 'power.draw',
+                            'power.draw.instant', 'temperature.gpu', 'clocks.sm'))
+    return rows
+
+
+def loop_interval(argv):
+    """Seconds between two reports in loop mode (-lms N, --loop-ms=N, -l N, --loop=N), or None."""
+    for i, arg in enumerate(argv):
+        for flag, scale in (('-lms', 0.001), ('--loop-ms', 0.001), ('-l', 1.0), ('--loop', 1.0)):
+            if arg == flag and i + 1 < len(argv):
+                return float(argv[i + 1]) * scale
+            if arg.startswith(flag + '='):
+                return float(arg.split('=', 1)[1]) * scale
+    return None
+
+
+def query_gpu(arg, fmt, prof, interval=None):
     fields = arg.split('=', 1)[1].split(',')
     unknown = set(prof.get('unknown_fields', []))
     for field in fields:
@@ -98,14 +127,25 @@ def query_gpu(arg, fmt, prof):
             sys.stdout.write('Field "%s" is not a valid field to query.\n\n' % field)
             return 2
     units = 'nounits' not in fmt
-    rows = captured_rows(prof, units)
+    if interval is None:
+        write_rows(fields, captured_rows(prof, units), 'noheader' not in fmt)
+        return 0
+    rows = loaded_rows(prof) if prof.get('loop', 'loaded') == 'loaded' else captured_rows(prof, False)
+    header = 'noheader' not in fmt
+    while True:  # until killed, like nvidia-smi's loop mode
+        write_rows(fields, rows, header)
+        header = False
+        time.sleep(interval)
+
+
+def write_rows(fields, rows, header):
     out = io.StringIO()
-    if 'noheader' not in fmt:
+    if header:
         out.write(', '.join(fields) + '\n')
     for row in rows:
         out.write(', '.join(row[f] for f in fields) + '\n')
     sys.stdout.write(out.getvalue())
-    return 0
+    sys.stdout.flush()
 
 
 def compute_apps(fmt, prof):
@@ -136,7 +176,7 @@ def main(argv):
     fmt = next((a.split('=', 1)[1] for a in argv if a.startswith('--format=')), 'csv')
     for arg in argv:
         if arg.startswith('--query-gpu='):
-            return query_gpu(arg, fmt, prof)
+            return query_gpu(arg, fmt, prof, loop_interval(argv))
         if arg.startswith('--query-compute-apps='):
             return compute_apps(fmt, prof)
     if argv[:1] == ['--version']:
