@@ -2,7 +2,7 @@
 import os
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import (
-    last_error, read_from, read_tail, stage_of)
+    last_error, read_from, read_tail, stage_of, stages_of)
 
 FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'vllm')
 
@@ -23,6 +23,15 @@ def test_stages_follow_the_real_startup():
     assert seen[-1] == 'startup complete'
     assert 'weights loaded' in seen and 'starting API server' in seen
     assert 'failed' not in seen  # its ulimit warning quotes "OSError: [Errno 24]" and must not count
+
+
+def test_the_stages_of_a_real_gpu_start():
+    # vLLM 0.26.0 on an H100 (tests/device/vllm_on_gpu.sh, process runtime under supervisord,
+    # cold compile cache): torch.compile, KV cache sizing and CUDA graph capture all show.
+    log = lines('h100-vllm-0.26.0-startup.log')
+    assert stages_of(log) == ['starting', 'loading weights', 'weights loaded', 'compiling', 'profiling memory',
+                              'capturing graphs', 'starting API server', 'startup complete']
+    assert last_error(log) is None  # its ulimit warning and NCCL socket warning are not failures
 
 
 def test_a_warning_that_quotes_an_error_is_not_a_failure():
