@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: deploy-to-first-answer on a real GPU node (process runtime), against vLLM's own start -> /health floor.
 
 Runs on the GPU machine itself (tests/device/vllm_on_gpu.sh calls it there, with a local
