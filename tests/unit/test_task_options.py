@@ -22,7 +22,6 @@ import pytest
 from ansible.module_utils import basic
 from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.playbook.block import Block
-from ansible.playbook.play import Play
 from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 
@@ -34,8 +33,6 @@ FREE_FORM = {'set_fact', 'set_stats', 'add_host', 'group_by', 'include_vars', 'c
              'script', 'meta', 'debug'}
 TASK_KEYWORDS = set(Task.fattributes) | set(Block.fattributes) | {
     'local_action', 'action', 'args', 'block', 'rescue', 'always', 'notify', 'listen', 'vars'}
-TASK_KEYWORDS |= {k for k in list(TASK_KEYWORDS)} | {'with_items', 'with_dict', 'with_fileglob', 'with_sequence',
-                                                   'with_together', 'with_subelements', 'with_nested', 'with_first_found'}
 PLAY_TASK_LISTS = ('pre_tasks', 'tasks', 'post_tasks', 'handlers')
 ROLES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, 'roles', '*')) if os.path.isdir(p))
 
@@ -159,13 +156,13 @@ def _fqcn(module):
 def test_the_walk_finds_the_tasks():
     # The walk itself must see the task this test was written for, or the test checks nothing.
     assert len(TASKS) > 150
-    assert any(m == COLLECTION + 'nvidia_smi_info' for _, _, m, _ in TASKS)
+    assert any(task[2] == COLLECTION + 'nvidia_smi_info' for task in TASKS)
 
 
 def test_every_task_passes_only_options_its_module_accepts():
     specs = {}
-    others = {_fqcn(m) for _, _, m, opts in TASKS if not m.startswith(COLLECTION) and opts is not None
-              and _fqcn(m).split('.')[-1] not in FREE_FORM}
+    others = {_fqcn(task[2]) for task in TASKS if not task[2].startswith(COLLECTION) and task[3] is not None
+              and _fqcn(task[2]).split('.')[-1] not in FREE_FORM}
     docs = documented_options(others)
     problems = []
     for rel, name, module, opts in TASKS:
