@@ -18,7 +18,6 @@ capture run in full); later rounds find it warm.
   python3 benchmarks/deploy_first_answer_gpu.py -i inventories/gpu_local/hosts.yml [--rounds 2] [--log FILE] [-e k=v ...]
 """
 import argparse
-import http.client
 import os
 import statistics
 import subprocess
@@ -26,18 +25,7 @@ import sys
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-
-
-def health_ok(port):
-    try:
-        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=1)
-        conn.request('GET', '/health')
-        ok = conn.getresponse().status == 200
-        conn.close()
-        return ok
-    except (OSError, http.client.HTTPException):
-        return False
+from bedlib import ROOT, health_ok  # stdlib only: it runs on the GPU machine too
 
 
 def vllm_pids():

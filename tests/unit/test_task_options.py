@@ -28,9 +28,8 @@ from ansible.plugins.action import ActionBase
 from unit_support import ROOT
 
 COLLECTION = 'inferops.gpu_inference.'
-# Modules whose options are free: keys become facts, host variables or the command line.
-FREE_FORM = {'set_fact', 'set_stats', 'add_host', 'group_by', 'include_vars', 'command', 'shell', 'raw',
-             'script', 'meta', 'debug'}
+# Modules whose options are free: keys become facts or host variables, or the arguments are a command line.
+FREE_FORM = {'set_fact', 'set_stats', 'add_host', 'group_by', 'include_vars', 'raw', 'script', 'meta'}
 TASK_KEYWORDS = set(Task.fattributes) | set(Block.fattributes) | {
     'local_action', 'action', 'args', 'block', 'rescue', 'always', 'notify', 'listen', 'vars'}
 PLAY_TASK_LISTS = ('pre_tasks', 'tasks', 'post_tasks', 'handlers')
