@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A vLLM server's release folder on the node: <releases_dir>/<release>/config (0755, files 0644) and
 secrets (0700, files 0400), one per set of settings, so that a server restored by a rollback still reads
-its own files; other releases pruned. Used by vllm_release, and by vllm_container before it starts a server.
+its own files; other releases pruned. Used by vllm_container and vllm_process before they start a server.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -43,7 +43,7 @@ def ensure_file(path, content, mode, check, changed):
     changed.append(path)
     if check:
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.vllm_release.')
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.release.')
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, 'wb') as handle:
@@ -109,7 +109,7 @@ def as_text(files):
 
 
 def release_spec():
-    """The module options of a release (vllm_release's, and vllm_container's release suboptions)."""
+    """The module options of a release (the release suboptions of vllm_container and vllm_process)."""
     return dict(
         releases_dir=dict(type='path', required=True),
         release=dict(type='str', required=True),

@@ -22,8 +22,10 @@ description:
     container on its settings instead.
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
   - With O(release), it first lays out the server's release folder on the node (its configuration and secret
-    files, as M(inferops.gpu_inference.vllm_release) does) in the same run, before any container is touched.
+    files) in the same run, before any container is touched.
   - Do not put secrets in O(env) or O(command); pass them as files in O(release) and mount them read-only.
+extends_documentation_fragment:
+  - inferops.gpu_inference.vllm_release
 author:
   - inferops engineers (@inferops)
 attributes:
@@ -115,38 +117,6 @@ options:
     description: Container labels.
     type: dict
     default: {}
-  release:
-    description:
-      - The release folder to lay out before the container starts (the options of
-        M(inferops.gpu_inference.vllm_release)); omitted, none is.
-    type: dict
-    suboptions:
-      releases_dir:
-        description: The folder holding the server's release folders (made with mode 0700).
-        type: path
-        required: true
-      release:
-        description: The release folder's name.
-        type: str
-        required: true
-      config:
-        description: File name to content, written to C(<release>/config) with mode 0644.
-        type: dict
-        default: {}
-      secrets:
-        description: File name to content, written to C(<release>/secrets) with mode 0400. Never logged.
-        type: dict
-        default: {}
-      keep:
-        description: Other release folders to keep (the running server's); every other one is removed.
-        type: list
-        elements: str
-        default: []
-      dirs:
-        description: Other folders to make (mode 0755) if they are missing.
-        type: list
-        elements: path
-        default: []
 """
 
 EXAMPLES = r"""

@@ -69,18 +69,23 @@ options:
     type: int
     default: 0
   watch_kind:
-    description: What runs the server, to tell a dead server from a slow one.
+    description:
+      - What runs the server, to tell a dead server from a slow one.
+      - V(process) is systemd where it runs as PID 1 (C(/run/systemd/system) exists), else supervisord; RV(watch_kind)
+        says which.
     type: str
-    choices: [docker, podman, supervisor, systemd, none]
+    choices: [docker, podman, supervisor, systemd, process, none]
     default: none
   watch_name:
     description: Container name, supervisord program or systemd unit.
     type: str
-  fingerprint_file:
+  unit_files:
     description:
-      - The supervisord program or systemd unit file that M(inferops.gpu_inference.vllm_server) wrote, read for
-        the settings fingerprint of the running process. Containers carry theirs as a label.
-    type: path
+      - The supervisord program file (key C(supervisor)) and systemd unit file (key C(systemd)) that
+        M(inferops.gpu_inference.vllm_server) writes; the one of the manager found is read for the settings
+        fingerprint of the running process. Containers carry theirs as a label.
+    type: dict
+    default: {}
   timeout:
     description: Timeout of each HTTP request in seconds.
     type: int
@@ -98,6 +103,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+watch_kind:
+  description: What runs the server as the probe looked at it (O(watch_kind=process) resolved to V(systemd) or V(supervisor)).
+  returned: always
+  type: str
 ready:
   description: C(/health) answered 200 and C(/v1/models) lists O(served_model_name).
   returned: always
@@ -188,6 +197,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import ERRORS as SUPERVISOR_ERRORS, Supervisor
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
@@ -228,9 +238,10 @@ def inspect_server(module, kind, name, fingerprint_file=None):
             match = FINGERPRINT_LINE.search(handle.read())
         server['fingerprint'] = match.group(1) if match else ''
     if kind == 'supervisor':
-        exe = module.get_bin_path('supervisorctl')
-        rc, out, err = module.run_command([exe or 'supervisorctl', 'status', name])
-        state = (out.split() + ['UNKNOWN', 'UNKNOWN'])[1]
+        try:
+            state = Supervisor(timeout=10).state(name)
+        except SUPERVISOR_ERRORS as exc:
+            state = 'UNREACHABLE (supervisord: %s)' % exc
         server['status'] = state
         return state in ('RUNNING', 'STARTING'), state, server
     rc, out, err = module.run_command(['systemctl', 'is-active', name])
@@ -258,9 +269,10 @@ def main():
             stage=dict(type='str'),
             log_file=dict(type='path'),
             log_offset=dict(type='int', default=0),
-            watch_kind=dict(type='str', default='none', choices=['docker', 'podman', 'supervisor', 'systemd', 'none']),
+            watch_kind=dict(type='str', default='none',
+                            choices=['docker', 'podman', 'supervisor', 'systemd', 'process', 'none']),
             watch_name=dict(type='str'),
-            fingerprint_file=dict(type='path'),
+            unit_files=dict(type='dict', default={}),
             timeout=dict(type='int', default=5),
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
             smoke_prompt=dict(type='str', default=SMOKE_PROMPT),
@@ -273,6 +285,10 @@ def main():
         client = Client(p['url'], p['api_key'], p['timeout'])
     except ApiError as exc:
         module.fail_json(msg=str(exc))
+    kind = p['watch_kind']
+    if kind == 'process':
+        kind = 'systemd' if os.path.isdir('/run/systemd/system') else 'supervisor'
+    fingerprint_file = p['unit_files'].get(kind)
     start = inspected = time.time()
     alive = state = server = new_stage_at = None
     while True:
@@ -288,7 +304,7 @@ def main():
         # Asking the engine or manager costs a CLI run: at most every 2 s while waiting, and
         # always on the last pass, so that what is returned is current.
         if server is None or ready or time.time() - inspected >= 2:
-            alive, state, server = inspect_server(module, p['watch_kind'], p['watch_name'], p['fingerprint_file'])
+            alive, state, server = inspect_server(module, kind, p['watch_name'], fingerprint_file)
             inspected = time.time()
         elapsed = time.time() - start
         if (ready or alive is False or elapsed >= p['wait'] or stage == 'failed'
@@ -315,7 +331,7 @@ def main():
         # In the same run as the health gate: one module run fewer between the first answer and the verdict.
         extra['smoke'] = smoke(Client(p['url'], p['api_key'], 120), p['smoke_tests'], p['served_model_name'],
                                p['smoke_prompt'], p['smoke_max_tokens'])
-    module.exit_json(changed=False, ready=ready, error=error, health=health, listening=health is not None or listening(client),
+    module.exit_json(changed=False, watch_kind=kind, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      log_size=log_size, models=models, stage=stage, stages=stages, alive=alive,
                      state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2), **extra)
 

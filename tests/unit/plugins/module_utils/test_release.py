@@ -1,4 +1,4 @@
-"""module_utils/release (vllm_release, vllm_container): the release folder layout, idempotence, check mode and pruning, on a real temporary folder."""
+"""module_utils/release (vllm_container, vllm_process): the release folder layout, idempotence, check mode and pruning, on a real temporary folder."""
 import os
 import stat
 

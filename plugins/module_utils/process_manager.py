@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The process runtime's driver: a vLLM server run by supervisord (a program file in its include folder; driven
+through its XML-RPC socket, supervisor_rpc) or by systemd (a unit file; systemctl), replaced stop-then-start and
+restored from the previous file, as container_cli does for containers. Every command is an argument list (no shell);
+names are plain names. Used by vllm_process.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import tempfile
+import time
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import ERRORS
+
+NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]*$')
+SUPERVISORD_CONFIG = '/etc/supervisor/supervisord.conf'
+
+
+class ProcessError(Exception):
+    pass
+
+
+class Manager(object):
+    """supervisord (through ``supervisor``, a supervisor_rpc.Supervisor) or systemd (through ``run(argv) -> (rc, out,
+    err)``, which also starts supervisord itself)."""
+
+    def __init__(self, kind, name, unit_file, run, check, supervisor=None):
+        if not NAME.match(name or ''):
+            raise ProcessError('name %r is not a plain name (letters, digits and . _ @ -, starting with a letter or digit)'
+                               % (name,))
+        self.kind, self.name, self.unit_file, self.run, self.check = kind, name, unit_file, run, check
+        self.supervisor = supervisor
+
+    def _must(self, argv):
+        rc, out, err = self.run(argv)
+        if rc != 0:
+            raise ProcessError('%s failed (rc %s): %s' % (' '.join(argv), rc, (err or out).strip()[-400:]))
+        return out
+
+    # supervisord itself -------------------------------------------------------------------------
+    def supervisord_running(self):
+        return self.supervisor.running()
+
+    def start_supervisord(self, config, timeout=15):
+        """Its folders, its configuration where there is none, then supervisord itself; waits until it answers."""
+        for folder in (os.path.dirname(SUPERVISORD_CONFIG), os.path.dirname(self.unit_file)):
+            if not os.path.isdir(folder) and not self.check:
+                os.makedirs(folder, 0o755)
+        if not os.path.exists(SUPERVISORD_CONFIG) and not self.check:
+            write(SUPERVISORD_CONFIG, config)
+        if self.check:
+            return
+        self._must(['supervisord', '-c', SUPERVISORD_CONFIG])
+        deadline = time.time() + timeout
+        while not self.supervisord_running():
+            if time.time() > deadline:
+                raise ProcessError('supervisord started but does not answer on %s after %d s' % (self.supervisor.path, timeout))
+            time.sleep(0.1)
+
+    # the server ---------------------------------------------------------------------------------
+    def stop(self):
+        if self.check:
+            return
+        if self.kind == 'supervisor':
+            self._rpc(self.supervisor.stop, 'stop')
+        else:
+            self.run(['systemctl', 'stop', self.name])
+
+    def start(self):
+        """Load the file just written and start it (a program that autostarted already counts)."""
+        if self.check:
+            return
+        if self.kind == 'supervisor':
+            self._rpc(self.supervisor.update, 'update')
+            self._rpc(self.supervisor.start, 'start')
+        else:
+            self._must(['systemctl', 'daemon-reload'])
+            self._must(['systemctl', 'enable', self.name])
+            self._must(['systemctl', 'restart', self.name])
+
+    def forget(self):
+        """The file is gone: have the manager drop the server."""
+        if self.check:
+            return
+        if self.kind == 'supervisor':
+            self._rpc(self.supervisor.update, 'update')
+        else:
+            self.run(['systemctl', 'disable', self.name])
+            self.run(['systemctl', 'daemon-reload'])
+
+    def _rpc(self, method, verb):
+        try:
+            return method(self.name)
+        except self.supervisor.Fault as exc:
+            raise ProcessError('supervisord refused to %s %s: %s' % (verb, self.name, exc.faultString))
+        except ERRORS as exc:
+            raise ProcessError('supervisord did not answer on %s to %s %s: %s' % (self.supervisor.path, verb, self.name, exc))
+
+    # files --------------------------------------------------------------------------------------
+    def read(self):
+        try:
+            with open(self.unit_file) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return ''
+
+    def write(self, content):
+        if not self.check:
+            write(self.unit_file, content)
+
+    def remove(self):
+        if not self.check and os.path.exists(self.unit_file):
+            os.unlink(self.unit_file)
+
+
+def write(path, content, mode=0o644):
+    """Write a file atomically (a temporary file in its folder, renamed)."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, 0o755)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.vllm_process.')
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(content)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def log_size(path):
+    return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+
+def replace(manager, content, previous, log_file=None):
+    """Stop the running server (``previous``: its file, read by the caller before anything changed, so that a failure
+    here can still be rolled back), write the new file, start it. Returns dict(set_aside, log_offset)."""
+    if previous:
+        manager.stop()
+    offset = log_size(log_file)
+    manager.write(content)
+    manager.start()
+    return dict(set_aside=bool(previous), log_offset=offset)
+
+
+def restore(manager, previous):
+    """Stop the failed server; put the previous file back and start it, or remove the file when there was none."""
+    manager.stop()
+    if previous:
+        manager.write(previous)
+        manager.start()
+    else:
+        manager.remove()
+        manager.forget()
+    return dict(restored=bool(previous))

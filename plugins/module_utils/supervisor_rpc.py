@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""supervisord's XML-RPC interface over its UNIX socket (stdlib only): what supervisorctl sends, without starting
+a Python process per command. The socket is the one of ``[unix_http_server]`` (Debian's package and the role's own
+configuration: /var/run/supervisor.sock, no password). Used by vllm_process (replace, restore) and vllm_probe.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+
+try:
+    import http.client as httplib
+    import xmlrpc.client as xmlrpclib
+except ImportError:  # pragma: no cover - Python 2
+    import httplib
+    import xmlrpclib
+
+SOCKET = '/var/run/supervisor.sock'
+# supervisord's fault codes (supervisor.xmlrpc.Faults)
+BAD_NAME = 10
+ALREADY_STARTED = 60
+NOT_RUNNING = 70
+STILL_RUNNING = 91
+ALREADY_ADDED = 90
+# What a call raises when supervisord does not answer, answers something else, or refuses.
+ERRORS = (socket.error, OSError, xmlrpclib.Error, httplib.HTTPException)
+
+
+class _UnixConnection(httplib.HTTPConnection):
+    def __init__(self, path, timeout):
+        httplib.HTTPConnection.__init__(self, 'localhost', timeout=timeout)
+        self._socket_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._socket_path)
+        self.sock = sock
+
+
+class _UnixTransport(xmlrpclib.Transport):
+    def __init__(self, path, timeout):
+        xmlrpclib.Transport.__init__(self)
+        self._socket_path, self._timeout = path, timeout
+
+    def make_connection(self, host):
+        return _UnixConnection(self._socket_path, self._timeout)
+
+
+class Supervisor(object):
+    """A supervisord reached at ``path``. Methods raise socket errors when it does not answer, and
+    xmlrpclib.Fault for what it refuses (except the faults that mean "already so")."""
+
+    Fault = xmlrpclib.Fault
+
+    def __init__(self, path=SOCKET, timeout=70):
+        self.path = path
+        self.rpc = xmlrpclib.ServerProxy('http://localhost/RPC2', transport=_UnixTransport(path, timeout), allow_none=True)
+
+    def running(self):
+        """Whether supervisord answers on the socket."""
+        try:
+            return self.rpc.supervisor.getState().get('statename') == 'RUNNING'
+        except ERRORS:
+            return False
+
+    def state(self, name):
+        """The program's state (RUNNING, STARTING, STOPPED, FATAL, ...), or ABSENT when supervisord has no such program."""
+        try:
+            return self.rpc.supervisor.getProcessInfo(name)['statename']
+        except xmlrpclib.Fault as exc:
+            if exc.faultCode == BAD_NAME:
+                return 'ABSENT'
+            raise
+
+    def stop(self, name):
+        """Stop the program and wait until it stopped (its stopwaitsecs); nothing to do when it does not run."""
+        try:
+            self.rpc.supervisor.stopProcess(name, True)
+        except xmlrpclib.Fault as exc:
+            if exc.faultCode not in (BAD_NAME, NOT_RUNNING):
+                raise
+
+    def update(self, name):
+        """What `supervisorctl update NAME` does: reread the configuration; the program removed or replaced where its
+        file changed or went, added where it is new (added, it starts by itself with autostart=true).
+        Returns 'added', 'changed', 'removed' or ''."""
+        added, changed, removed = self.rpc.supervisor.reloadConfig()[0]
+        if name in removed or name in changed:
+            self.stop(name)
+            self.rpc.supervisor.removeProcessGroup(name)
+        if name in added or name in changed:
+            try:
+                self.rpc.supervisor.addProcessGroup(name)
+            except xmlrpclib.Fault as exc:
+                if exc.faultCode != ALREADY_ADDED:
+                    raise
+        return 'added' if name in added else 'changed' if name in changed else 'removed' if name in removed else ''
+
+    def start(self, name):
+        """Start the program without waiting for its startsecs; one that started already counts."""
+        try:
+            self.rpc.supervisor.startProcess(name, False)
+        except xmlrpclib.Fault as exc:
+            if exc.faultCode != ALREADY_STARTED:
+                raise
