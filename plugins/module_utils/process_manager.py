@@ -15,7 +15,7 @@ import re
 import tempfile
 import time
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import ERRORS
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import SupervisorError
 
 NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]*$')
 SUPERVISORD_CONFIG = '/etc/supervisor/supervisord.conf'
@@ -96,10 +96,8 @@ class Manager(object):
     def _rpc(self, method, verb):
         try:
             return method(self.name)
-        except self.supervisor.Fault as exc:
-            raise ProcessError('supervisord refused to %s %s: %s' % (verb, self.name, exc.faultString))
-        except ERRORS as exc:
-            raise ProcessError('supervisord did not answer on %s to %s %s: %s' % (self.supervisor.path, verb, self.name, exc))
+        except SupervisorError as exc:
+            raise ProcessError('supervisord could not %s %s: %s' % (verb, self.name, exc))
 
     # files --------------------------------------------------------------------------------------
     def read(self):

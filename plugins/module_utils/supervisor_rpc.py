@@ -23,10 +23,15 @@ SOCKET = '/var/run/supervisor.sock'
 BAD_NAME = 10
 ALREADY_STARTED = 60
 NOT_RUNNING = 70
-STILL_RUNNING = 91
 ALREADY_ADDED = 90
-# What a call raises when supervisord does not answer, answers something else, or refuses.
-ERRORS = (socket.error, OSError, xmlrpclib.Error, httplib.HTTPException)
+
+
+class SupervisorError(Exception):
+    """supervisord did not answer (``fault`` None) or refused (``fault``: its fault code)."""
+
+    def __init__(self, msg, fault=None):
+        Exception.__init__(self, msg)
+        self.fault = fault
 
 
 class _UnixConnection(httplib.HTTPConnection):
@@ -51,59 +56,67 @@ class _UnixTransport(xmlrpclib.Transport):
 
 
 class Supervisor(object):
-    """A supervisord reached at ``path``. Methods raise socket errors when it does not answer, and
-    xmlrpclib.Fault for what it refuses (except the faults that mean "already so")."""
-
-    Fault = xmlrpclib.Fault
+    """A supervisord reached at ``path``. Methods raise SupervisorError when it does not answer or refuses (except
+    the refusals that mean "already so")."""
 
     def __init__(self, path=SOCKET, timeout=70):
         self.path = path
-        self.rpc = xmlrpclib.ServerProxy('http://localhost/RPC2', transport=_UnixTransport(path, timeout), allow_none=True)
+        self._rpc = xmlrpclib.ServerProxy('http://localhost/RPC2', transport=_UnixTransport(path, timeout), allow_none=True)
+
+    def call(self, method, *args):
+        """supervisor.<method>(*args)."""
+        try:
+            return getattr(self._rpc.supervisor, method)(*args)
+        except xmlrpclib.Fault as exc:
+            raise SupervisorError('%s: %s' % (method, exc.faultString), exc.faultCode)
+        except (socket.error, OSError, xmlrpclib.Error, httplib.HTTPException) as exc:
+            raise SupervisorError('no answer on %s (%s)' % (self.path, exc))
+
+    def _call_unless(self, faults, method, *args):
+        try:
+            return self.call(method, *args)
+        except SupervisorError as exc:
+            if exc.fault not in faults:
+                raise
 
     def running(self):
         """Whether supervisord answers on the socket."""
         try:
-            return self.rpc.supervisor.getState().get('statename') == 'RUNNING'
-        except ERRORS:
+            return self.call('getState').get('statename') == 'RUNNING'
+        except SupervisorError:
             return False
 
     def state(self, name):
         """The program's state (RUNNING, STARTING, STOPPED, FATAL, ...), or ABSENT when supervisord has no such program."""
         try:
-            return self.rpc.supervisor.getProcessInfo(name)['statename']
-        except xmlrpclib.Fault as exc:
-            if exc.faultCode == BAD_NAME:
+            return self.call('getProcessInfo', name)['statename']
+        except SupervisorError as exc:
+            if exc.fault == BAD_NAME:
                 return 'ABSENT'
             raise
 
+    def pid(self, name):
+        return self.call('getProcessInfo', name)['pid']
+
     def stop(self, name):
         """Stop the program and wait until it stopped (its stopwaitsecs); nothing to do when it does not run."""
-        try:
-            self.rpc.supervisor.stopProcess(name, True)
-        except xmlrpclib.Fault as exc:
-            if exc.faultCode not in (BAD_NAME, NOT_RUNNING):
-                raise
+        self._call_unless((BAD_NAME, NOT_RUNNING), 'stopProcess', name, True)
 
     def update(self, name):
         """What `supervisorctl update NAME` does: reread the configuration; the program removed or replaced where its
         file changed or went, added where it is new (added, it starts by itself with autostart=true).
         Returns 'added', 'changed', 'removed' or ''."""
-        added, changed, removed = self.rpc.supervisor.reloadConfig()[0]
+        added, changed, removed = self.call('reloadConfig')[0]
         if name in removed or name in changed:
             self.stop(name)
-            self.rpc.supervisor.removeProcessGroup(name)
+            self.call('removeProcessGroup', name)
         if name in added or name in changed:
-            try:
-                self.rpc.supervisor.addProcessGroup(name)
-            except xmlrpclib.Fault as exc:
-                if exc.faultCode != ALREADY_ADDED:
-                    raise
+            self._call_unless((ALREADY_ADDED,), 'addProcessGroup', name)
         return 'added' if name in added else 'changed' if name in changed else 'removed' if name in removed else ''
 
     def start(self, name):
         """Start the program without waiting for its startsecs; one that started already counts."""
-        try:
-            self.rpc.supervisor.startProcess(name, False)
-        except xmlrpclib.Fault as exc:
-            if exc.faultCode != ALREADY_STARTED:
-                raise
+        self._call_unless((ALREADY_STARTED,), 'startProcess', name, False)
+
+    def shutdown(self):
+        self.call('shutdown')

@@ -197,7 +197,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import ERRORS as SUPERVISOR_ERRORS, Supervisor
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor, SupervisorError
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
@@ -240,7 +240,7 @@ def inspect_server(module, kind, name, fingerprint_file=None):
     if kind == 'supervisor':
         try:
             state = Supervisor(timeout=10).state(name)
-        except SUPERVISOR_ERRORS as exc:
+        except SupervisorError as exc:
             state = 'UNREACHABLE (supervisord: %s)' % exc
         server['status'] = state
         return state in ('RUNNING', 'STARTING'), state, server
