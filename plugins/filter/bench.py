@@ -18,7 +18,8 @@ description:
     and KV-cache usage after it, parsed with C(prometheus_client)), and C(cost_per_million_output_tokens) when a
     price is given.
   - The same file also provides C(bench_gate_misses) (SLO gates), C(bench_miss_table) (Markdown table of misses),
-    C(bench_scenario_problems) (validation) and C(bench_sweep_scenario) (one concurrency-sweep scenario).
+    C(bench_scenario_problems) and C(bench_sweep_problems) (validation of the scenarios and of the concurrency sweep's
+    levels) and C(bench_sweep_scenario) (one concurrency-sweep scenario).
 author:
   - inferops engineers (@inferops)
 requirements:
@@ -73,5 +74,6 @@ class FilterModule(object):
             'bench_gate_misses': bench_report.gate_misses,
             'bench_miss_table': bench_report.miss_table,
             'bench_scenario_problems': bench_report.scenario_problems,
+            'bench_sweep_problems': bench_report.sweep_problems,
             'bench_sweep_scenario': bench_report.sweep_scenario,
         }

@@ -15,6 +15,7 @@ __metaclass__ = type
 import csv
 import io
 import json
+import re
 from html import escape
 
 try:
@@ -43,39 +44,76 @@ def sweep_scenario(level, per_level, input_len, output_len):
             'request_rate': 'inf', 'input_len': input_len, 'output_len': output_len}
 
 
+SCENARIO_OPTIONS = ('name', 'num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len', 'dataset_name',
+                    'dataset_path', 'burstiness', 'seed', 'goodput', 'backend', 'endpoint')
+SCENARIO_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$')
+
+
+def _whole(value, least):
+    try:
+        return not isinstance(value, bool) and float(value) == int(float(value)) and int(float(value)) >= least
+    except (TypeError, ValueError):
+        return False
+
+
+def sweep_problems(levels):
+    """The concurrency sweep's levels, as the user wrote them (before they become scenarios named concurrency-N)."""
+    if not isinstance(levels, list):
+        return ['vllm_bench_concurrency_sweep=%s must be a list of concurrency levels of 1 or more' % (levels,)]
+    problems = ['vllm_bench_concurrency_sweep[%d]=%s must be a whole number of 1 or more (concurrent requests)' % (i, v)
+                for i, v in enumerate(levels) if not _whole(v, 1)]
+    good = [int(float(v)) for v in levels if _whole(v, 1)]
+    if len(set(good)) != len(good):
+        problems.append('vllm_bench_concurrency_sweep=%s lists a level twice' % (levels,))
+    return problems
+
+
 def scenario_problems(scenarios):
+    """What is wrong with vllm_bench_scenarios (each item named by its index, the value and what is allowed)."""
+    if not isinstance(scenarios, list):
+        return ['vllm_bench_scenarios must be a list of scenarios (dictionaries)']
     problems, names = [], set()
-    for index, item in enumerate(scenarios or []):
+    for index, item in enumerate(scenarios):
         where = 'vllm_bench_scenarios[%d]' % index
         if not isinstance(item, dict):
             problems.append('%s must be a dictionary' % where)
             continue
+        unknown = sorted(str(k) for k in item if k not in SCENARIO_OPTIONS)
+        if unknown:
+            problems.append('%s has unknown key(s) %s; allowed: %s' % (where, ', '.join(unknown), ', '.join(SCENARIO_OPTIONS)))
         name = item.get('name')
-        if not name or not str(name).replace('-', '').replace('_', '').isalnum():
-            problems.append('%s.name=%s must be letters, digits, - or _' % (where, name))
+        if not name or not SCENARIO_NAME.match(str(name)):
+            problems.append('%s.name=%s must be 1 to 64 letters, digits, - or _ (it names a result file)' % (where, json.dumps(name)))
         elif name in names:
             problems.append('%s.name=%s is used twice' % (where, name))
         names.add(name)
-        for key in ('num_prompts', 'input_len', 'output_len', 'max_concurrency'):
-            if key in item:
-                try:
-                    bad = int(item[key]) < (1 if key == 'num_prompts' else 0)
-                except (TypeError, ValueError):
-                    bad = True
-                if bad:
-                    problems.append('%s.%s=%s must be a whole number of %s or more' % (
-                        where, key, item[key], 1 if key == 'num_prompts' else 0))
+        for key in ('num_prompts', 'input_len', 'output_len', 'max_concurrency', 'seed'):
+            if key in item and not _whole(item[key], 1 if key in ('num_prompts', 'input_len', 'output_len') else 0):
+                problems.append('%s.%s=%s must be a whole number of %s or more' % (
+                    where, key, item[key], 1 if key in ('num_prompts', 'input_len', 'output_len') else 0))
         if 'num_prompts' not in item:
             problems.append('%s.num_prompts is missing' % where)
         rate = str(item.get('request_rate', 'inf'))
         if rate != 'inf':
             try:
-                if float(rate) <= 0:
+                if not float(rate) > 0:
                     raise ValueError
             except ValueError:
                 problems.append('%s.request_rate=%s must be a positive number or inf' % (where, rate))
-        if item.get('dataset_name', 'random') not in ('random', 'sharegpt'):
-            problems.append('%s.dataset_name=%s must be random or sharegpt' % (where, item.get('dataset_name')))
+        if 'burstiness' in item:
+            try:
+                if not float(item['burstiness']) > 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append('%s.burstiness=%s must be a positive number' % (where, item['burstiness']))
+        dataset = item.get('dataset_name', 'random')
+        if dataset not in ('random', 'sharegpt'):
+            problems.append('%s.dataset_name=%s must be random or sharegpt' % (where, dataset))
+        elif dataset == 'sharegpt' and not item.get('dataset_path'):
+            problems.append('%s.dataset_name=sharegpt needs dataset_path (the ShareGPT JSON file on the node)' % where)
+        path = item.get('dataset_path')
+        if path is not None and not (isinstance(path, str) and path.startswith('/') and not re.search(r'[\s\x00-\x1f]', path)):
+            problems.append('%s.dataset_path=%s must be an absolute path on the node' % (where, json.dumps(path)))
     return problems
 
 

@@ -65,6 +65,22 @@ def node_vars(case_dir):
     }
 
 
+def bench_vars(case_dir):
+    """vllm_bench settings that pass validation (runner local, a vllm that does not exist: the tripwire)."""
+    return {
+        'vllm_bench_runner': 'local',
+        'vllm_bench_vllm': os.path.join(case_dir, 'no-such-vllm'),
+        'vllm_bench_base_url': 'http://127.0.0.1:18999',
+        'vllm_bench_metrics_url': 'http://127.0.0.1:18999',
+        'vllm_bench_model': 'tiny-model',
+        'vllm_bench_tokenizer': 'org/tiny-model',
+        'vllm_bench_api_key': API_KEY,
+        'vllm_bench_result_dir': os.path.join(case_dir, 'bench'),
+        'vllm_bench_sample_gpu': 'none',
+        'vllm_bench_scenarios': [{'name': 'single', 'num_prompts': 1, 'request_rate': 'inf', 'input_len': 16, 'output_len': 4}],
+    }
+
+
 def inventory(case_dir, hostvars=None, groups=None):
     """A YAML inventory: node1 (this machine, local connection) in gpu_nodes, and the groups given."""
     host = dict({'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}, **(hostvars or {}))
