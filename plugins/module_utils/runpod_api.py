@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import socket
 import time
 
@@ -157,3 +158,67 @@ def summary(pod):
         'port_mappings': dict((str(k), v) for k, v in (pod.get('portMappings') or {}).items()),
         'cost_per_hr': pod.get('costPerHr'),
     }
+
+
+# What a pod's settings must be before any API call (runpod_pod, and provision.yml through the runpod_pod_problems filter).
+POD_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+POD_PORT = re.compile(r'^([0-9]{1,5})/(http|tcp)$')
+ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+SECRET_NAME = re.compile(r'(?i)(^|_)(token|secret|password|passwd|api_?key|access_?key|private_?key|credentials?)(_|$)')
+CLOUD_TYPES = ('SECURE', 'COMMUNITY', 'ALL')
+
+
+def pod_problems(spec, where='', creating=True):
+    """What is wrong with a pod's settings (runpod_pod's option names), each naming the option, the value (never a
+    secret_env value) and what is allowed. ``creating``: the settings must be able to create the pod."""
+    problems = []
+    pre = where + '.' if where else ''
+    name = spec.get('name')
+    if not isinstance(name, str) or not POD_NAME.match(name):
+        problems.append('%sname=%s must be 1 to 63 letters, digits, . _ or -, starting with a letter or digit (it becomes the '
+                        'inventory host name)' % (pre, json.dumps(name)))
+    if creating:
+        for key in ('image', 'gpu_type'):
+            if not spec.get(key):
+                problems.append('%s%s is missing: a pod needs it to be created' % (pre, key))
+    for key, least in (('gpu_count', 1), ('container_disk_gb', 1), ('volume_gb', 0), ('wait_timeout', 1)):
+        if key in spec and spec[key] is not None:
+            try:
+                bad = isinstance(spec[key], bool) or int(spec[key]) != float(spec[key]) or int(spec[key]) < least
+            except (TypeError, ValueError):
+                bad = True
+            if bad:
+                problems.append('%s%s=%s must be a whole number of %d or more' % (pre, key, json.dumps(spec[key]), least))
+    ports = spec.get('ports')
+    if ports is not None:
+        if not isinstance(ports, list):
+            problems.append('%sports=%s must be a list such as ["8000/http", "22/tcp"]' % (pre, json.dumps(ports)))
+        else:
+            for port in ports:
+                match = POD_PORT.match(str(port))
+                if not match or not 1 <= int(match.group(1)) <= 65535:
+                    problems.append('%sports item %s must be PORT/http or PORT/tcp with PORT from 1 to 65535 (RunPod needs '
+                                    'the protocol)' % (pre, json.dumps(port)))
+            if len(set(str(p).split('/')[0] for p in ports)) != len(ports):
+                problems.append('%sports=%s lists a port twice' % (pre, json.dumps(ports)))
+    cloud = spec.get('cloud_type')
+    if cloud is not None and cloud not in CLOUD_TYPES:
+        problems.append('%scloud_type=%s must be one of %s' % (pre, json.dumps(cloud), ', '.join(CLOUD_TYPES)))
+    env, secret_env = spec.get('env') or {}, spec.get('secret_env') or {}
+    for label, names in (('env', env), ('secret_env', secret_env)):
+        if not isinstance(names, dict):
+            problems.append('%s%s must be a dictionary of variable names to values' % (pre, label))
+            continue
+        bad = sorted(str(k) for k in names if not ENV_NAME.match(str(k)))
+        if bad:
+            problems.append('%s%s names %s must be letters, digits and _, not starting with a digit' % (pre, label, json.dumps(bad)))
+    if isinstance(env, dict):
+        secret = sorted(str(k) for k in env if SECRET_NAME.search(str(k)))
+        if secret:
+            problems.append('%senv names %s look like secrets, which env shows in plain view (the API, -vvv output): put them in '
+                            'secret_env' % (pre, ', '.join(secret)))
+        if isinstance(secret_env, dict):
+            both = sorted(set(env) & set(secret_env))
+            if both:
+                problems.append('%s%s set in both env and secret_env' % (pre, ', '.join(both)))
+    return problems

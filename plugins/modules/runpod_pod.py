@@ -145,7 +145,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import (
-    Client, RunPodError, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
+    Client, RunPodError, SECRET_NAME, pod_problems, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
 
 
 def find(client, name):
@@ -227,6 +227,12 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    # Before any API call. A secret-looking env value is masked in what the module returns (it is refused).
+    problems = pod_problems(p, creating=False)
+    if problems:
+        env = p['env'] if isinstance(p['env'], dict) else {}
+        module.no_log_values.update(str(v) for k, v in env.items() if v and SECRET_NAME.search(str(k)))
+        module.fail_json(msg='Invalid runpod_pod settings: %s' % '; '.join(problems), operation='none')
     token = p['api_key'] or next((os.environ[k] for k in TOKEN_ENV if os.environ.get(k)), None)
     try:
         client = Client(token, p['api_url'])
