@@ -61,7 +61,8 @@ def runpod_pod_problems(pods):
         unknown = sorted(str(k) for k in pod if k not in POD_KEYS)
         if unknown:
             problems.append('%s has unknown key(s) %s; allowed: %s' % (where, ', '.join(unknown), ', '.join(POD_KEYS)))
-        problems.extend(pod_problems(pod, where))
+        # provision.yml gives a pod without an image its default image.
+        problems.extend(pod_problems(pod, where, required=('gpu_type',)))
         if pod.get('name') in names:
             problems.append('%s.name=%s is used twice' % (where, pod.get('name')))
         names.append(pod.get('name'))

@@ -168,19 +168,19 @@ SECRET_NAME = re.compile(r'(?i)(^|_)(token|secret|password|passwd|api_?key|acces
 CLOUD_TYPES = ('SECURE', 'COMMUNITY', 'ALL')
 
 
-def pod_problems(spec, where='', creating=True):
+def pod_problems(spec, where='', required=('image', 'gpu_type')):
     """What is wrong with a pod's settings (runpod_pod's option names), each naming the option, the value (never a
-    secret_env value) and what is allowed. ``creating``: the settings must be able to create the pod."""
+    secret_env value) and what is allowed. ``required``: the options that creating the pod needs and that have no
+    default where the settings come from."""
     problems = []
     pre = where + '.' if where else ''
     name = spec.get('name')
     if not isinstance(name, str) or not POD_NAME.match(name):
         problems.append('%sname=%s must be 1 to 63 letters, digits, . _ or -, starting with a letter or digit (it becomes the '
                         'inventory host name)' % (pre, json.dumps(name)))
-    if creating:
-        for key in ('image', 'gpu_type'):
-            if not spec.get(key):
-                problems.append('%s%s is missing: a pod needs it to be created' % (pre, key))
+    for key in required:
+        if not spec.get(key):
+            problems.append('%s%s is missing: a pod needs it to be created' % (pre, key))
     for key, least in (('gpu_count', 1), ('container_disk_gb', 1), ('volume_gb', 0), ('wait_timeout', 1)):
         if key in spec and spec[key] is not None:
             try:
@@ -199,7 +199,7 @@ def pod_problems(spec, where='', creating=True):
                 if not match or not 1 <= int(match.group(1)) <= 65535:
                     problems.append('%sports item %s must be PORT/http or PORT/tcp with PORT from 1 to 65535 (RunPod needs '
                                     'the protocol)' % (pre, json.dumps(port)))
-            if len(set(str(p).split('/')[0] for p in ports)) != len(ports):
+            if len(set(str(p).split('/', 1)[0] for p in ports)) != len(ports):
                 problems.append('%sports=%s lists a port twice' % (pre, json.dumps(ports)))
     cloud = spec.get('cloud_type')
     if cloud is not None and cloud not in CLOUD_TYPES:

@@ -228,7 +228,7 @@ def main():
     )
     p = module.params
     # Before any API call. A secret-looking env value is masked in what the module returns (it is refused).
-    problems = pod_problems(p, creating=False)
+    problems = pod_problems(p, required=())
     if problems:
         env = p['env'] if isinstance(p['env'], dict) else {}
         module.no_log_values.update(str(v) for k, v in env.items() if v and SECRET_NAME.search(str(k)))

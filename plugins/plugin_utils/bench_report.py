@@ -15,6 +15,7 @@ __metaclass__ = type
 import csv
 import io
 import json
+import math
 import re
 from html import escape
 
@@ -96,13 +97,15 @@ def scenario_problems(scenarios):
         rate = str(item.get('request_rate', 'inf'))
         if rate != 'inf':
             try:
-                if not float(rate) > 0:
+                value = float(rate)
+                if value <= 0 or math.isnan(value):
                     raise ValueError
             except ValueError:
                 problems.append('%s.request_rate=%s must be a positive number or inf' % (where, rate))
         if 'burstiness' in item:
             try:
-                if not float(item['burstiness']) > 0:
+                value = float(item['burstiness'])
+                if value <= 0 or math.isnan(value):
                     raise ValueError
             except (TypeError, ValueError):
                 problems.append('%s.burstiness=%s must be a positive number' % (where, item['burstiness']))

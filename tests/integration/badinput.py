@@ -85,9 +85,9 @@ def inventory(case_dir, hostvars=None, groups=None):
     """A YAML inventory: node1 (this machine, local connection) in gpu_nodes, and the groups given."""
     host = dict({'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}, **(hostvars or {}))
     children = {'gpu_nodes': {'hosts': {'node1': host}}}
+    local = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
     for name, hosts in (groups or {}).items():
-        children[name] = {'hosts': dict((h, {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable})
-                                         for h in hosts)}
+        children[name] = {'hosts': dict((h, local) for h in hosts)}
     path = os.path.join(case_dir, '..', os.path.basename(case_dir) + '-inventory.json')
     with open(path, 'w') as handle:
         json.dump({'all': {'children': children}}, handle)
