@@ -165,3 +165,20 @@ def test_runpod_pod_module_rejects_before_any_api_call(runpod_api, tmp_path, arg
     out = proc.stdout + proc.stderr
     badinput.check_rejected(proc.returncode, out, [fill(w, case_dir) for w in words], case_dir, None, writes(runpod_api))
     assert runpod_api.state.log == []
+
+
+TEARDOWN_CASES = [
+    ('teardown-name-missing', [{'secret_env': {'HF_TOKEN': HF_TOKEN}}], ['runpod_pods names must be']),
+    ('teardown-name-injection', [{'name': 'a; touch x', 'secret_env': {'HF_TOKEN': HF_TOKEN}}], ['"a; touch x"']),
+]
+
+
+@pytest.mark.parametrize('pods,words', [c[1:] for c in TEARDOWN_CASES], ids=[c[0] for c in TEARDOWN_CASES])
+def test_teardown_runpod_rejects_before_any_api_call(runpod_api, tmp_path, pods, words):
+    case_dir = case_folder(tmp_path)
+    extra = {'provider': 'runpod', 'runpod_api_url': 'http://127.0.0.1:%d/v1' % runpod_api.server_address[1],
+             'runpod_pods': pods}
+    rc, out = badinput.run_playbook('teardown.yml', case_dir, extra, badinput.inventory(case_dir),
+                                    env={'RUNPOD_API_KEY': PROVIDER_TOKEN})
+    badinput.check_rejected(rc, out, words, case_dir, None, writes(runpod_api))
+    assert runpod_api.state.log == []
