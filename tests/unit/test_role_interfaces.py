@@ -1,0 +1,44 @@
+"""Each role's public interface in one place: defaults/main.yml and meta/argument_specs.yml agree - every default is
+declared, declared defaults equal the defaults file's values, and the types match; an option with no default is
+required or named below with the reason."""
+import os
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+ROLES = sorted(os.listdir(os.path.join(ROOT, 'roles')))
+TYPES = {'str': str, 'path': str, 'int': int, 'bool': bool, 'list': list, 'dict': dict, 'float': (float, int)}
+# Options read per node through hostvars, set in the inventory, never defaulted by the role.
+PER_HOST = {'vllm_gateway_node_address'}
+
+
+def interface(role):
+    with open(os.path.join(ROOT, 'roles', role, 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle) or {}
+    with open(os.path.join(ROOT, 'roles', role, 'meta', 'argument_specs.yml')) as handle:
+        specs = yaml.safe_load(handle)['argument_specs']
+    return defaults, specs['main'].get('options', {}), specs
+
+
+def templated(value):
+    return isinstance(value, str) and '{{' in value
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_every_default_is_declared_with_its_value_and_type(role):
+    defaults, options, dummy = interface(role)
+    assert sorted(set(defaults) - set(options)) == [], 'defaults not in argument_specs main'
+    for name, value in defaults.items():
+        option = options[name]
+        if 'default' in option and not templated(value):
+            assert option['default'] == value, '%s: argument_specs default %r, defaults/main.yml %r' % (name, option['default'], value)
+        if value is not None and not templated(value) and option.get('type') in TYPES:
+            assert isinstance(value, TYPES[option['type']]), '%s: type %s, default %r' % (name, option['type'], value)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_every_option_without_a_default_is_required_or_per_host(role):
+    defaults, options, dummy = interface(role)
+    loose = sorted(n for n, o in options.items() if n not in defaults and not o.get('required') and n not in PER_HOST)
+    assert loose == [], 'options with no default that are not required'
