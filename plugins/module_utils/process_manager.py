@@ -12,9 +12,9 @@ __metaclass__ = type
 
 import os
 import re
-import tempfile
 import time
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import write_atomically
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import SupervisorError
 
 NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]*$')
@@ -117,20 +117,11 @@ class Manager(object):
 
 
 def write(path, content, mode=0o644):
-    """Write a file atomically (a temporary file in its folder, renamed)."""
+    """Write a text file atomically, making its folder where missing."""
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         os.makedirs(folder, 0o755)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.vllm_process.')
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, content.encode('utf-8'), mode)
 
 
 def log_size(path):

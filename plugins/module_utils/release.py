@@ -43,7 +43,12 @@ def ensure_file(path, content, mode, check, changed):
     changed.append(path)
     if check:
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.release.')
+    write_atomically(path, data, mode)
+
+
+def write_atomically(path, data, mode):
+    """Write bytes to a file through a temporary file in its folder, renamed over it (readers never see half a file)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.inferops.')
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, 'wb') as handle:

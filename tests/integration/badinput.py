@@ -94,6 +94,17 @@ def inventory(case_dir, hostvars=None, groups=None):
     return path
 
 
+def fill(value, case_dir, results=''):
+    """A case's settings with {case} (its folder) and {results} (a baseline file) filled in."""
+    if isinstance(value, str):
+        return value.replace('{case}', case_dir).replace('{results}', results)
+    if isinstance(value, list):
+        return [fill(v, case_dir, results) for v in value]
+    if isinstance(value, dict):
+        return dict((k, fill(v, case_dir, results)) for k, v in value.items())
+    return value
+
+
 def files_under(folder):
     found = []
     for top, dirs, files in os.walk(folder):

@@ -7,6 +7,7 @@ import os
 import pytest
 
 import badinput
+from badinput import fill
 
 BENCH = [
     # (id, settings, words)
@@ -66,14 +67,6 @@ REDEPLOY = [
 ]
 
 
-def fill(value, case_dir, results=''):
-    if isinstance(value, str):
-        return value.replace('{case}', case_dir).replace('{results}', results)
-    if isinstance(value, list):
-        return [fill(v, case_dir, results) for v in value]
-    if isinstance(value, dict):
-        return dict((k, fill(v, case_dir, results)) for k, v in value.items())
-    return value
 
 
 def case_folder(tmp_path):

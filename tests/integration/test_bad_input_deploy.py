@@ -6,7 +6,7 @@ import os
 import pytest
 
 import badinput
-from badinput import API_KEY, HF_TOKEN, PWNED
+from badinput import API_KEY, HF_TOKEN, PWNED, fill
 
 P = '{case}/' + PWNED  # the injection canary's path, filled in per case
 
@@ -82,14 +82,6 @@ CASES = [
 ]
 
 
-def fill(value, case_dir):
-    if isinstance(value, str):
-        return value.replace('{case}', case_dir)
-    if isinstance(value, list):
-        return [fill(v, case_dir) for v in value]
-    if isinstance(value, dict):
-        return dict((k, fill(v, case_dir)) for k, v in value.items())
-    return value
 
 
 @pytest.mark.parametrize('settings,words', [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import badinput
-from badinput import API_KEY, HF_TOKEN, PROVIDER_TOKEN
+from badinput import API_KEY, HF_TOKEN, PROVIDER_TOKEN, fill
 
 sys.path.insert(0, os.path.join(badinput.ROOT, 'tests', 'doubles'))
 import digitalocean_api_double  # noqa: E402  pylint: disable=wrong-import-position
@@ -65,14 +65,6 @@ DO_CASES[7] = ('region-default-bad', [{'name': 'gpu-a', 'size': 'gpu-h100x1-80gb
                ['"tor 1"'])
 
 
-def fill(value, case_dir):
-    if isinstance(value, str):
-        return value.replace('{case}', case_dir)
-    if isinstance(value, list):
-        return [fill(v, case_dir) for v in value]
-    if isinstance(value, dict):
-        return dict((k, fill(v, case_dir)) for k, v in value.items())
-    return value
 
 
 def case_folder(tmp_path):
