@@ -67,8 +67,6 @@ REDEPLOY = [
 ]
 
 
-
-
 def case_folder(tmp_path):
     case_dir = str(tmp_path / 'case')
     os.makedirs(case_dir)

@@ -82,8 +82,6 @@ CASES = [
 ]
 
 
-
-
 @pytest.mark.parametrize('settings,words', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_deploy_rejects_before_any_change(tmp_path, settings, words):
     case_dir = str(tmp_path / 'case')

@@ -65,8 +65,6 @@ DO_CASES[7] = ('region-default-bad', [{'name': 'gpu-a', 'size': 'gpu-h100x1-80gb
                ['"tor 1"'])
 
 
-
-
 def case_folder(tmp_path):
     case_dir = str(tmp_path / 'case')
     os.makedirs(case_dir)
