@@ -49,6 +49,11 @@ BENCH = [
     ('nothing-to-run', {'vllm_bench_scenarios': []}, ['nothing to run']),
     ('result-dir-relative', {'vllm_bench_result_dir': 'bench'}, ['vllm_bench_result_dir="bench"']),
     ('base-url-junk', {'vllm_bench_base_url': '127.0.0.1:8000'}, ['vllm_bench_base_url="127.0.0.1:8000"', 'http://']),
+    ('container-injection', {'vllm_bench_runner': 'exec', 'vllm_bench_container': 'vllm; touch {case}/pwned'},
+     ['vllm_bench_container="vllm; touch']),
+    ('vllm-path-shell', {'vllm_bench_vllm': '/opt/vllm/bin/vllm && touch {case}/pwned'}, ['vllm_bench_vllm=', 'shell syntax']),
+    ('percentiles-junk', {'vllm_bench_percentiles': '50,90,999'}, ['vllm_bench_percentiles="50,90,999"']),
+    ('goodput-junk', {'vllm_bench_goodput': ['ttft=500']}, ['vllm_bench_goodput item(s) "ttft=500"']),
     ('sample-interval-tiny', {'vllm_bench_sample_interval_ms': 1}, ['vllm_bench_sample_interval_ms=1']),
 ]
 
