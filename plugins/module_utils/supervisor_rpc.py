@@ -104,15 +104,13 @@ class Supervisor(object):
 
     def update(self, name):
         """What `supervisorctl update NAME` does: reread the configuration; the program removed or replaced where its
-        file changed or went, added where it is new (added, it starts by itself with autostart=true).
-        Returns 'added', 'changed', 'removed' or ''."""
+        file changed or went, added where it is new (added, it starts by itself with autostart=true)."""
         added, changed, removed = self.call('reloadConfig')[0]
         if name in removed or name in changed:
             self.stop(name)
             self.call('removeProcessGroup', name)
         if name in added or name in changed:
             self._call_unless((ALREADY_ADDED,), 'addProcessGroup', name)
-        return 'added' if name in added else 'changed' if name in changed else 'removed' if name in removed else ''
 
     def start(self, name):
         """Start the program without waiting for its startsecs; one that started already counts."""

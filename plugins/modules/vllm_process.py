@@ -176,7 +176,7 @@ def main():
     missing = []
     if p['executable'] and not os.access(p['executable'], os.X_OK):
         missing.append('executable')
-    start_supervisord = supervisor is not None and not supervisor.running()
+    start_supervisord = p['manager'] == 'supervisor' and not manager.supervisord_running()
     if start_supervisord and not module.get_bin_path('supervisord'):
         missing.append('supervisord')
     if missing:
