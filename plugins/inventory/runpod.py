@@ -16,6 +16,8 @@ description:
     its public SSH port mapping (C(ansible_host) is the public IP, C(ansible_port) the port mapped to 22).
   - Host variables C(runpod_id), C(runpod_status), C(runpod_gpu_type), C(runpod_gpu_count), C(runpod_public_ip),
     C(runpod_ssh_port), C(runpod_port_mappings), C(runpod_image), C(runpod_cost_per_hr).
+  - Every pod also gets C(inferops_runtime=process): a pod is a container without systemd or Docker, so
+    role C(vllm_server) runs vLLM from a virtualenv under supervisord there (C(compose) can override it).
   - Running pods with an SSH mapping go to O(group) (C(gpu_nodes) by default); C(compose), C(groups) and
     C(keyed_groups) work as in the constructed plugin; answers can be cached.
   - The configuration file's name must end with C(runpod.yml) or C(runpod.yaml).
@@ -66,7 +68,7 @@ options:
 """
 
 EXAMPLES = r"""
-# inventories/runpod/runpod.yml
+# inventories/fleet/runpod.yml
 plugin: inferops.gpu_inference.runpod
 statuses: [RUNNING]
 keyed_groups:
@@ -74,9 +76,10 @@ keyed_groups:
     prefix: gpu
   - key: runpod_gpu_count | string
     prefix: gpus
+groups:
+  pods: 'true'
 compose:
   vllm_server_tensor_parallel_size: runpod_gpu_count
-  inferops_runtime: "'process'"
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/inferops-runpod
@@ -138,6 +141,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host = '%s-%s' % (host, info['id'])
             self.inventory.add_host(host)
             hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
+            hostvars['inferops_runtime'] = 'process'
             if info['ssh_port'] and info['public_ip']:
                 hostvars.update(ansible_host=info['public_ip'], ansible_port=info['ssh_port'],
                                 ansible_user=self.get_option('ansible_user'))

@@ -65,10 +65,13 @@ options:
     type: str
     default: /workspace
   ports:
-    description: Exposed ports as C(port/http) or C(port/tcp); C(22/tcp) gives SSH.
+    description:
+      - Exposed ports as C(port/http) (through RunPod's HTTPS proxy) or C(port/tcp) (mapped to a public port of
+        the pod's public IP, returned in C(pod.port_mappings)); C(22/tcp) gives SSH. vLLM's port is TCP by default
+        so that a gateway (role C(vllm_gateway)) reaches it directly.
     type: list
     elements: str
-    default: ["8000/http", "22/tcp"]
+    default: ["8000/tcp", "22/tcp"]
   env:
     description: Environment variables (not secrets).
     type: dict
@@ -103,9 +106,10 @@ options:
     description: RunPod API key; the C(RUNPOD_API_KEY) environment variable by default.
     type: str
   api_url:
-    description: The API's base URL.
+    description:
+      - The API's base URL; the C(RUNPOD_API_URL) environment variable by default (as for the inventory plugin),
+        else C(https://rest.runpod.io/v1).
     type: str
-    default: https://rest.runpod.io/v1
 """
 
 EXAMPLES = r"""
@@ -143,7 +147,7 @@ operation:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import (
     Client, RunPodError, SECRET_NAME, pod_problems, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
 
@@ -213,7 +217,7 @@ def main():
             container_disk_gb=dict(type='int', default=50),
             volume_gb=dict(type='int', default=0),
             volume_mount_path=dict(type='str', default='/workspace'),
-            ports=dict(type='list', elements='str', default=['8000/http', '22/tcp']),
+            ports=dict(type='list', elements='str', default=['8000/tcp', '22/tcp']),
             env=dict(type='dict', default={}),
             secret_env=dict(type='dict', default={}, no_log=True),
             docker_args=dict(type='list', elements='str', default=[]),
@@ -222,7 +226,7 @@ def main():
             wait_timeout=dict(type='int', default=900),
             poll_interval=dict(type='float', default=5),
             api_key=dict(type='str', no_log=True),
-            api_url=dict(type='str', default='https://rest.runpod.io/v1'),
+            api_url=dict(type='str', fallback=(env_fallback, ['RUNPOD_API_URL'])),
         ),
         supports_check_mode=True,
     )
@@ -235,7 +239,7 @@ def main():
         module.fail_json(msg='Invalid runpod_pod settings: %s' % '; '.join(problems), operation='none')
     token = p['api_key'] or next((os.environ[k] for k in TOKEN_ENV if os.environ.get(k)), None)
     try:
-        client = Client(token, p['api_url'])
+        client = Client(token, p['api_url'] or 'https://rest.runpod.io/v1')
         pod = find(client, p['name'])
         state = 'running' if p['state'] == 'present' else p['state']
         if state == 'absent':

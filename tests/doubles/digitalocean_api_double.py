@@ -6,13 +6,25 @@ No DigitalOcean account or network here. Serves on loopback: GET /v2/droplets (p
 page/per_page, links.pages.next, meta.total), POST /v2/droplets (202, status "new", then
 "active" with its networks after a few reads), GET and DELETE /v2/droplets/{id}, GET
 /v2/account and /v2/firewalls (none), droplet actions (power_on completes at once); bearer
-authentication (401 {"id": "unauthorized", "message": ...}); 422 for an unknown size slug; 429 with RateLimit headers every Nth request when asked. Droplets are
-given the address 127.0.0.1 (public and private) so that tests wait for SSH on loopback only.
+authentication (401 {"id": "unauthorized", "message": ...}); 422 for an unknown size slug; 429 with
+RateLimit headers every Nth request when asked. Droplets are given the address 127.0.0.1 (public
+and private) so that tests wait for SSH on loopback only.
+
+With --node-image, each created droplet is a real container (tests/doubles/bed_nodes.py) at its
+own loopback address (127.0.0.11, .12, ...), which networks.v4 reports, with sshd on port 22;
+the account's SSH key (--ssh-key, a .pub file; GET /v2/account/keys lists it) is authorized on
+the droplets whose ssh_keys name it (by id or MD5 fingerprint), as DigitalOcean does; deleting
+the droplet removes the container and what it ran.
 
   digitalocean_api_double.py [--port 18950] [--token T] [--per-page N] [--rate-limit-every N]
+                             [--node-image I --ssh-key F]
 """
 import argparse
+import base64
+import hashlib
 import json
+import signal
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +36,15 @@ class State(object):
     def __init__(self, options):
         self.options, self.lock = options, threading.Lock()
         self.droplets, self.reads, self.next_id, self.requests, self.log = {}, {}, 500000001, 0, []
+        self.nodes, self.keys = None, []
+        if options.node_image:
+            import bed_nodes  # pylint: disable=import-outside-toplevel
+            with open(options.ssh_key) as handle:
+                public = handle.read().strip()
+            digest = hashlib.md5(base64.b64decode(public.split()[1])).hexdigest()  # nosec - DigitalOcean's fingerprint
+            self.keys = [{'id': 1001, 'name': 'inferops-journey', 'public_key': public,
+                          'fingerprint': ':'.join(digest[i:i + 2] for i in range(0, 32, 2))}]
+            self.nodes = bed_nodes.NodeMaker('droplet', options.node_image, '', '127.0.0.11', host_network=True)
 
 
 def droplet_view(state, droplet):
@@ -76,6 +97,8 @@ def make_handler(state):
             parts, params = self._parts()
             if parts == ['v2', 'firewalls']:
                 return self._send(200, {'firewalls': [], 'links': {}, 'meta': {'total': 0}})
+            if parts == ['v2', 'account', 'keys']:
+                return self._send(200, {'ssh_keys': state.keys, 'links': {}, 'meta': {'total': len(state.keys)}})
             if parts == ['v2', 'account']:
                 return self._send(200, {'account': {'status': 'active', 'droplet_limit': 25}})
             if parts == ['v2', 'droplets']:
@@ -124,6 +147,12 @@ def make_handler(state):
                        'features': ['monitoring'] if body.get('monitoring') else [],
                        'networks': {'v4': [{'ip_address': '127.0.0.1', 'type': 'public'},
                                            {'ip_address': '127.0.0.1', 'type': 'private'}], 'v6': []}}
+            if state.nodes:
+                wanted = [str(k) for k in body.get('ssh_keys') or []]
+                keys = '\n'.join(k['public_key'] for k in state.keys if str(k['id']) in wanted or k['fingerprint'] in wanted)
+                gpus = int(body['size'].split('x')[1].split('-')[0]) if body['size'].startswith('gpu-') else 0
+                address, dummy = state.nodes.make(droplet_id, body['name'], gpus, public_key=keys)
+                droplet['networks']['v4'] = [{'ip_address': address, 'type': 'public'}, {'ip_address': address, 'type': 'private'}]
             state.droplets[droplet_id] = droplet
             self._send(202, {'droplet': droplet_view(state, droplet), 'links': {'actions': []}})
 
@@ -133,15 +162,17 @@ def make_handler(state):
             parts, dummy = self._parts()
             if len(parts) == 3 and parts[:2] == ['v2', 'droplets'] and parts[2].isdigit() and int(parts[2]) in state.droplets:
                 del state.droplets[int(parts[2])]
+                if state.nodes:
+                    state.nodes.remove(int(parts[2]))
                 return self._send(204)
             self._send(404, {'id': 'not_found', 'message': 'The resource you were accessing could not be found.'})
 
     return Handler
 
 
-def make_server(port=0, token='do-test-token', per_page=20, rate_limit_every=0, provision_reads=2):
+def make_server(port=0, token='do-test-token', per_page=20, rate_limit_every=0, provision_reads=2, node_image='', ssh_key=''):
     state = State(argparse.Namespace(token=token, per_page=per_page, rate_limit_every=rate_limit_every,
-                                     provision_reads=provision_reads))
+                                     provision_reads=provision_reads, node_image=node_image, ssh_key=ssh_key))
     server = ThreadingHTTPServer(('127.0.0.1', port), make_handler(state))
     server.state = state
     return server
@@ -153,8 +184,16 @@ def main():
     parser.add_argument('--token', default='do-test-token')
     parser.add_argument('--per-page', type=int, default=20)
     parser.add_argument('--rate-limit-every', type=int, default=0)
+    parser.add_argument('--node-image', default='', help='make each created droplet a real container of this image')
+    parser.add_argument('--ssh-key', default='', help="the account's SSH public key (a .pub file), with --node-image")
     args = parser.parse_args()
-    make_server(args.port, args.token, args.per_page, args.rate_limit_every).serve_forever()
+    server = make_server(args.port, args.token, args.per_page, args.rate_limit_every, node_image=args.node_image, ssh_key=args.ssh_key)
+    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(0))
+    try:
+        server.serve_forever()
+    finally:
+        if server.state.nodes:
+            server.state.nodes.remove_all()
 
 
 if __name__ == '__main__':

@@ -9,14 +9,22 @@ pages with nextCursor when a page size is set. Pods start from the recorded bodi
 tests/unit/fixtures/runpod/pods.json; a created pod gets its public IP and SSH port mapping
 only after a few reads, as a real one takes a while to be placed.
 
+With --node-image, the double starts with no pods and each created pod is a real container
+(tests/doubles/bed_nodes.py): its TCP ports are published on its own loopback address, which is
+its publicIp, with the ports Docker picked as portMappings; the account's SSH key (--ssh-key, a
+.pub file) is passed as PUBLIC_KEY, as RunPod passes the keys of the account; terminating the
+pod removes the container.
+
   runpod_api_double.py [--port 18900] [--token T] [--page-size N] [--rate-limit-every N]
-                       [--provision-reads N] [--fail-create MODE]
+                       [--provision-reads N] [--fail-create MODE] [--node-image I --ssh-key F]
 """
 import argparse
 import json
 import os
 import random
+import signal
 import string
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,8 +37,16 @@ class State(object):
     def __init__(self, options):
         self.options = options
         self.lock = threading.Lock()
-        with open(FIXTURE) as handle:
-            self.pods = dict((p['id'], p) for p in json.load(handle))
+        self.nodes = None
+        if options.node_image:
+            import bed_nodes  # pylint: disable=import-outside-toplevel
+            with open(options.ssh_key) as handle:
+                key = handle.read().strip()
+            self.nodes = bed_nodes.NodeMaker('pod', options.node_image, key, '127.0.0.21', host_network=False)
+            self.pods = {}
+        else:
+            with open(FIXTURE) as handle:
+                self.pods = dict((p['id'], p) for p in json.load(handle))
         self.reads = {}
         self.requests = 0
         self.log = []
@@ -148,6 +164,11 @@ def make_handler(state):
                 pod['desiredStatus'] = 'RUNNING'
                 state.pods[pod_id] = pod
                 return self._send(502, {'error': 'upstream timeout while deploying the pod'})
+            if state.nodes:
+                tcp = [int(str(p).split('/')[0]) for p in pod['ports'] if str(p).endswith('/tcp')]
+                address, mapped = state.nodes.make(pod_id, body['name'], pod['gpu']['count'], ports=sorted(set([22] + tcp)),
+                                                   env=dict(body.get('env') or {}, RUNPOD_POD_ID=pod_id))
+                pod.update(publicIp=address, portMappings=dict((str(k), v) for k, v in mapped.items()), costPerHr=2.69)
             state.pods[pod_id] = pod
             self._send(201, self._view(pod))
 
@@ -160,15 +181,18 @@ def make_handler(state):
                 if not pod or pod['desiredStatus'] == 'TERMINATED':
                     return self._send(404, {'error': 'pod %s not found' % parts[2]})
                 pod['desiredStatus'] = 'TERMINATED'
+                if state.nodes:
+                    state.nodes.remove(pod['id'])
                 return self._send(204)
             self._send(404, {'error': 'no route %s' % self.path})
 
     return Handler
 
 
-def make_server(port=0, token='test-token', page_size=0, rate_limit_every=0, provision_reads=2, fail_create=''):
+def make_server(port=0, token='test-token', page_size=0, rate_limit_every=0, provision_reads=2, fail_create='',
+                node_image='', ssh_key=''):
     options = argparse.Namespace(token=token, page_size=page_size, rate_limit_every=rate_limit_every,
-                                 provision_reads=provision_reads, fail_create=fail_create)
+                                 provision_reads=provision_reads, fail_create=fail_create, node_image=node_image, ssh_key=ssh_key)
     state = State(options)
     server = ThreadingHTTPServer(('127.0.0.1', port), make_handler(state))
     server.state = state
@@ -183,8 +207,17 @@ def main():
     parser.add_argument('--rate-limit-every', type=int, default=0)
     parser.add_argument('--provision-reads', type=int, default=2)
     parser.add_argument('--fail-create', default='', choices=['', 'no-capacity', 'half-made'])
+    parser.add_argument('--node-image', default='', help='make each created pod a real container of this image')
+    parser.add_argument('--ssh-key', default='', help="the account's SSH public key (a .pub file), with --node-image")
     args = parser.parse_args()
-    make_server(args.port, args.token, args.page_size, args.rate_limit_every, args.provision_reads, args.fail_create).serve_forever()
+    server = make_server(args.port, args.token, args.page_size, args.rate_limit_every, args.provision_reads, args.fail_create,
+                         args.node_image, args.ssh_key)
+    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(0))
+    try:
+        server.serve_forever()
+    finally:
+        if server.state.nodes:
+            server.state.nodes.remove_all()
 
 
 if __name__ == '__main__':

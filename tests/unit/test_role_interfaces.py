@@ -10,12 +10,14 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 ROLES = sorted(os.listdir(os.path.join(ROOT, 'roles')))
 TYPES = {'str': str, 'path': str, 'int': int, 'bool': bool, 'list': list, 'dict': dict, 'float': (float, int)}
 # Options read per node through hostvars, set in the inventory, never defaulted by the role.
-PER_HOST = {'vllm_gateway_node_address'}
+PER_HOST = {'vllm_gateway_node_address', 'vllm_gateway_node_port'}
 
 
 def interface(role):
     with open(os.path.join(ROOT, 'roles', role, 'defaults', 'main.yml')) as handle:
-        defaults = yaml.safe_load(handle) or {}
+        # Names starting with _ are the role's own (computed in defaults so that inventories cannot
+        # see them as settings): not part of the interface.
+        defaults = dict((k, v) for k, v in (yaml.safe_load(handle) or {}).items() if not k.startswith('_'))
     with open(os.path.join(ROOT, 'roles', role, 'meta', 'argument_specs.yml')) as handle:
         specs = yaml.safe_load(handle)['argument_specs']
     return defaults, specs['main'].get('options', {}), specs
