@@ -16,8 +16,8 @@ description:
     its public SSH port mapping (C(ansible_host) is the public IP, C(ansible_port) the port mapped to 22).
   - Host variables C(runpod_id), C(runpod_status), C(runpod_gpu_type), C(runpod_gpu_count), C(runpod_public_ip),
     C(runpod_ssh_port), C(runpod_port_mappings), C(runpod_image), C(runpod_cost_per_hr).
-  - Every pod also gets C(inferops_runtime=process): a pod is a container without systemd or Docker, so
-    role C(vllm_server) runs vLLM from a virtualenv under supervisord there (C(compose) can override it).
+  - Every pod also gets C(inferops_runtime=process), since a pod is a container without systemd or Docker; role
+    C(vllm_server) then runs vLLM from a virtualenv under supervisord there (C(compose) can override it).
   - Running pods with an SSH mapping go to O(group) (C(gpu_nodes) by default); C(compose), C(groups) and
     C(keyed_groups) work as in the constructed plugin; answers can be cached.
   - The configuration file's name must end with C(runpod.yml) or C(runpod.yaml).

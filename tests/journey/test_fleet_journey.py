@@ -1,0 +1,303 @@
+"""The fleet journey, as an ops team types it, over SSH, against nodes that providers just made.
+
+provision.yml (2 DigitalOcean droplets, 2 RunPod pods) -> ansible-inventory --graph (the real
+inventory plugins, inventories/fleet/) -> preflight.yml -> gateway.yml -> deploy.yml (Docker on
+the droplets, a process under supervisord on the pods; the real vLLM CPU build) -> bench.yml (one
+fleet report, 4 hosts) -> redeploy.yml with new settings, through the gateway, while a client
+sends completions through it (0 lost) -> teardown.yml -> no node left, the providers' state empty.
+
+What stands in for what cannot exist here (each says so in its name):
+- the provider APIs: tests/doubles/digitalocean_api_double.py and runpod_api_double.py, run with
+  --node-image: a create starts a real container (tests/doubles/bed_nodes.py) with sshd, fresh
+  host keys and the account's key, reported at its own loopback address (and, for pods, the
+  ports Docker mapped); a delete removes it;
+- the GPUs: each node's nvidia-smi is the test double replaying real H100 captures, mounted
+  the way the NVIDIA container toolkit mounts the driver's;
+- droplets drive this machine's Docker engine (its socket shared) instead of their own.
+Everything else is what users run: the playbooks with the defaults, SSH with key auth, a
+non-root user with become on the droplets, host keys accepted as inventories/fleet recommends.
+The inventory is a copy of inventories/fleet/ with what a user edits: the gateway host, the
+droplets' SSH user, the vLLM settings of the bed (CPU image, tiny model), the doubles' URLs.
+
+Run: python -m pytest -s tests/journey (tests/run_all.sh's "journey" stage; about 15 minutes).
+"""
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BIN = os.path.dirname(sys.executable)
+DOUBLES = os.path.join(ROOT, 'tests', 'doubles')
+GATEWAY_ADDRESS, GATEWAY_PORT = '127.0.0.30', 18410
+DROPLETS = ['journey-do1', 'journey-do2']
+PODS = ['journey-pod1', 'journey-pod2']
+DO_TOKEN, RUNPOD_TOKEN = 'do-journey-token', 'rp-journey-token'
+LABEL = 'inferops.bed.node'
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def docker(*args):
+    return subprocess.run(('docker',) + args, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def bed_containers():
+    return sorted(docker('ps', '-a', '--filter', 'label=' + LABEL, '--format', '{{.Names}}').split())
+
+
+def get_json(url, token=None, timeout=10):
+    req = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + token} if token else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read().decode() or 'null')
+
+
+def plain(value):
+    """A value of `ansible-inventory --list` without its {"__ansible_unsafe": ...} wrapping."""
+    if isinstance(value, dict):
+        return plain(value['__ansible_unsafe']) if set(value) == {'__ansible_unsafe'} else dict((k, plain(v)) for k, v in value.items())
+    return [plain(v) for v in value] if isinstance(value, list) else value
+
+
+class Journey(object):
+    """The user's shell: runs each command as typed, prints it with its time, keeps a log."""
+
+    def __init__(self, work, runpod_url):
+        self.work, self.times = work, []
+        self.log = open(os.path.join(work, 'journey.log'), 'w')
+        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
+                        ANSIBLE_PRIVATE_KEY_FILE=os.path.join(work, 'id_ed25519'),
+                        INFEROPS_REPORT_DIR=os.path.join(work, 'reports'),
+                        DO_API_TOKEN=DO_TOKEN, RUNPOD_API_KEY=RUNPOD_TOKEN, RUNPOD_API_URL=runpod_url,
+                        PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+        for key in ('DIGITALOCEAN_TOKEN', 'ANSIBLE_INVENTORY', 'ANSIBLE_HOST_KEY_CHECKING'):
+            self.env.pop(key, None)
+
+    def run(self, command, ok=True, timeout=1500):
+        shown = command.replace(self.work + '/', '')
+        print('\n$ %s' % shown, flush=True)
+        t0 = time.time()
+        proc = subprocess.run(command, shell=True, cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        took = time.time() - t0
+        self.times.append((shown, took))
+        out = proc.stdout + proc.stderr
+        self.log.write('$ %s\n%s\n(rc %d, %.1f s)\n\n' % (shown, out, proc.returncode, took))
+        self.log.flush()
+        print('  -> rc %d in %.1f s' % (proc.returncode, took), flush=True)
+        if ok and proc.returncode != 0:
+            pytest.fail('%s failed (rc %d):\n%s' % (shown, proc.returncode, out[-6000:]))
+        return out
+
+
+@pytest.fixture(scope='module')
+def bed(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('journey'))
+    leftovers = bed_containers()
+    assert leftovers == [], 'node containers left from an earlier run: %s' % leftovers
+    key = os.path.join(work, 'id_ed25519')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'journey', '-f', key], check=True)
+    ports = {'do': free_port(), 'runpod': free_port()}
+    logs = dict((name, open(os.path.join(work, '%s-double.log' % name), 'w')) for name in ports)
+    doubles = [
+        subprocess.Popen([sys.executable, os.path.join(DOUBLES, 'digitalocean_api_double.py'), '--port', str(ports['do']),
+                          '--token', DO_TOKEN, '--node-image', 'inferops/droplet:bookworm', '--ssh-key', key + '.pub'],
+                         stdout=logs['do'], stderr=subprocess.STDOUT),
+        subprocess.Popen([sys.executable, os.path.join(DOUBLES, 'runpod_api_double.py'), '--port', str(ports['runpod']),
+                          '--token', RUNPOD_TOKEN, '--node-image', 'inferops/pod:0.32.0', '--ssh-key', key + '.pub'],
+                         stdout=logs['runpod'], stderr=subprocess.STDOUT)]
+    # The team's gateway host (an existing machine, in the static part of the inventory).
+    with open(key + '.pub') as handle:
+        public = handle.read().strip()
+    docker('run', '-d', '--name', 'inferops-journey-gateway', '--label', LABEL + '=journey', '--network', 'host',
+           '--add-host', 'gateway1:' + GATEWAY_ADDRESS, '-e', 'SSH_LISTEN_ADDRESS=' + GATEWAY_ADDRESS, '-e', 'PUBLIC_KEY=' + public,
+           'inferops/gateway-host:bookworm')
+    sys.path.insert(0, DOUBLES)
+    import bed_nodes  # pylint: disable=import-outside-toplevel
+    bed_nodes.wait_for_port(GATEWAY_ADDRESS, 22)
+    yield {'work': work, 'ports': ports, 'key': key}
+    for proc in doubles:  # SIGTERM: each double removes the nodes it still has
+        proc.send_signal(signal.SIGTERM)
+    for proc in doubles:
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for name in bed_containers():
+        docker('rm', '-f', name)
+    for name in DROPLETS:
+        shutil.rmtree('/srv/inferops-bed/' + name, ignore_errors=True)
+
+
+def write_inventory(bed):
+    """inventories/fleet/ as a user makes it theirs."""
+    work, ports = bed['work'], bed['ports']
+    inv = os.path.join(work, 'inventory')
+    shutil.copytree(os.path.join(ROOT, 'inventories', 'fleet'), inv)
+    # The doubles' URLs: the DigitalOcean plugin has no environment variable for it.
+    with open(os.path.join(inv, 'digitalocean.yml'), 'a') as handle:
+        handle.write('baseurl: http://127.0.0.1:%d/v2\n' % ports['do'])
+    with open(os.path.join(inv, 'gateways.yml'), 'w') as handle:
+        json.dump({'all': {'children': {'vllm_gateways': {'hosts': {'gateway1': {
+            'ansible_host': GATEWAY_ADDRESS, 'ansible_user': 'root',
+            'vllm_gateway_listen_address': GATEWAY_ADDRESS, 'vllm_gateway_listen_port': GATEWAY_PORT}}}}}}, handle)
+    with open(os.path.join(inv, 'group_vars', 'all.yml'), 'a') as handle:
+        handle.write('inferops_known_hosts: %s/known_hosts\n' % work)
+        handle.write('droplet_ssh_user: debian\n')
+    # The fleet's vLLM settings, here the bed's: the CPU build, a tiny model made offline.
+    settings = {
+        'vllm_server_image': 'inferops/vllm-cpu:0.32.0', 'vllm_server_image_pull': 'never',
+        'vllm_server_model': '/models/tiny-llama', 'vllm_server_served_model_name': 'tiny-llama',
+        'vllm_server_max_model_len': 1024, 'vllm_server_extra_args': ['--enforce-eager'],
+        'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g',
+        # Droplets share one engine here: one container name each; bind mounts name host paths,
+        # which the droplet shares.
+        'vllm_server_name': 'vllm-{{ inventory_hostname }}',
+        'vllm_server_base_dir': '/srv/inferops-bed/{{ inventory_hostname }}/vllm',
+        'vllm_server_hf_cache_dir': '/srv/inferops-bed/{{ inventory_hostname }}/hf-cache',
+        # Four CPU servers on two cores.
+        'vllm_server_health_timeout': 600, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
+        'vllm_server_smoke_tests': ['completion', 'chat'],
+        'vllm_bench_scenarios': [{'name': 'single', 'num_prompts': 2, 'request_rate': 'inf', 'input_len': 32, 'output_len': 8},
+                                 {'name': 'burst4', 'num_prompts': 4, 'request_rate': 'inf', 'input_len': 32, 'output_len': 8}],
+        'vllm_bench_sample_interval_ms': 500,
+    }
+    with open(os.path.join(inv, 'group_vars', 'gpu_nodes.yml'), 'w') as handle:
+        json.dump(settings, handle, indent=1)
+    with open(bed['key'] + '.pub') as handle:
+        fingerprint = subprocess.run(['ssh-keygen', '-E', 'md5', '-lf', handle.name], capture_output=True, text=True,
+                                     check=True).stdout.split()[1].replace('MD5:', '')
+    fleet = {
+        'droplet_api_url': 'http://127.0.0.1:%d/v2' % ports['do'], 'droplet_ssh_timeout': 120,
+        'droplet_list': [{'name': DROPLETS[0], 'size': 'gpu-h100x1-80gb', 'region': 'tor1', 'ssh_keys': [fingerprint]},
+                         {'name': DROPLETS[1], 'size': 'gpu-h100x1-80gb', 'region': 'nyc2', 'ssh_keys': [fingerprint]}],
+        'runpod_pods': [{'name': name, 'gpu_type': 'NVIDIA H100 80GB HBM3', 'image': 'inferops/pod:0.32.0', 'wait_timeout': 120}
+                        for name in PODS],
+    }
+    with open(os.path.join(work, 'fleet.yml'), 'w') as handle:
+        json.dump(fleet, handle, indent=1)
+    return inv
+
+
+def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-locals,too-many-statements
+    work, ports = bed['work'], bed['ports']
+    inv = write_inventory(bed)
+    sh = Journey(work, 'http://127.0.0.1:%d/v1' % ports['runpod'])
+    t_start = time.time()
+    nodes = DROPLETS + PODS
+    try:
+        # 1. Provision: both providers, then the real inventory plugins see the nodes.
+        for provider in ('digitalocean', 'runpod'):
+            sh.run('ansible-playbook -i %s/ playbooks/provision.yml -e provider=%s -e @%s/fleet.yml' % (inv, provider, work))
+        assert sorted(n for n in bed_containers() if 'journey-gateway' not in n) == sorted(
+            ['inferops-droplet-' + n for n in DROPLETS] + ['inferops-pod-' + n for n in PODS])
+        graph = sh.run('ansible-inventory -i %s/ --graph' % inv)
+        print(graph)
+        listing = json.loads(sh.run('ansible-inventory -i %s/ --list 2>/dev/null' % inv))
+        groups = dict((name, sorted(body.get('hosts', []))) for name, body in listing.items() if isinstance(body, dict))
+        assert groups['gpu_nodes'] == sorted(nodes), graph
+        assert groups['droplets'] == DROPLETS and groups['pods'] == PODS, graph
+        assert groups['size_gpu_h100x1_80gb'] == DROPLETS and groups['region_tor1'] == DROPLETS[:1], graph
+        assert groups['gpu_H100_80GB_HBM3'] == PODS and groups['gpus_1'] == PODS, graph
+        assert groups['vllm_gateways'] == ['gateway1'], graph
+        hostvars = plain(listing['_meta']['hostvars'])
+        for name in DROPLETS:
+            assert hostvars[name]['inferops_runtime'] == 'docker' and hostvars[name]['ansible_host'].startswith('127.0.0.1')
+        for name in PODS:
+            assert hostvars[name]['inferops_runtime'] == 'process' and hostvars[name]['ansible_port'] != 22
+        # Over SSH, as whom: a non-root user with become on the droplets, root on the pods.
+        who = sh.run("ansible -i %s/ gpu_nodes -m ansible.builtin.command -a 'id -un' -o" % inv)
+        assert who.count('| CHANGED |') == 4, who
+        for name in DROPLETS:
+            assert '%s | CHANGED | rc=0 | (stdout) root' % name in who, who  # become
+        raw = sh.run("ansible -i %s/ droplets -m ansible.builtin.command -a whoami -e ansible_become=false -o" % inv)
+        assert raw.count('(stdout) debian') == 2, raw
+        with open(os.path.join(work, 'known_hosts')) as handle:
+            known = handle.read()
+        keys = [line.split()[-1] for line in known.splitlines() if line.strip()]
+        assert len(keys) == 4 and len(set(keys)) == 4, known  # each node's own fresh key, accepted once
+
+        # 2. Preflight, gateway, deploy.
+        sh.run('ansible-playbook -i %s/ playbooks/preflight.yml' % inv)
+        with open(os.path.join(work, 'reports', 'preflight-latest', 'report.json')) as handle:
+            preflight = json.load(handle)
+        assert sorted(preflight['hosts']) == sorted(nodes) and preflight['summary']['hosts_failing'] == [], preflight['summary']
+        for name in nodes:  # the GPU each node was made with, through its nvidia-smi (the double)
+            assert 'H100' in json.dumps(preflight['hosts'][name]), preflight['hosts'][name]
+        sh.run('ansible-playbook -i %s/ playbooks/gateway.yml' % inv)
+        sh.run('ansible-playbook -i %s/ playbooks/deploy.yml' % inv)
+        for name in DROPLETS:  # Docker on the droplets: the server container, published on the droplet's address
+            address = hostvars[name]['ansible_host']
+            assert get_json('http://%s:8000/v1/models' % address)['data'][0]['id'] == 'tiny-llama'
+        for name in PODS:  # a process under supervisord on the pods, reached at the mapped port
+            address, mapped = hostvars[name]['ansible_host'], hostvars[name]['runpod_port_mappings']['8000']
+            assert get_json('http://%s:%s/v1/models' % (address, mapped))['data'][0]['id'] == 'tiny-llama'
+            tree = docker('exec', 'inferops-pod-' + name, 'ps', '-eo', 'pid,ppid,args')
+            assert 'supervisord' in tree and 'vllm serve' in tree, tree
+        again = sh.run('ansible-playbook -i %s/ playbooks/deploy.yml' % inv)  # a second run changes nothing
+        recap = [line for line in again.splitlines() if ' : ok=' in line]
+        assert len(recap) == 4 and all(' changed=0 ' in line for line in recap), '\n'.join(recap)
+
+        # 3. Benchmark: one fleet report with the four hosts.
+        sh.run('ansible-playbook -i %s/ playbooks/bench.yml' % inv)
+        reports = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('bench-'))
+        assert len(reports) == 1, reports
+        with open(os.path.join(work, 'reports', reports[0], 'results.json')) as handle:
+            results = json.load(handle)
+        records = results['records'] if isinstance(results, dict) else results
+        assert sorted(set(r['host'] for r in records)) == sorted(nodes), records
+        assert all(r['results'].get('failed') == 0 and r['results'].get('completed', 0) > 0 for r in records), records
+
+        # 4. Redeploy with new settings through the gateway while a client sends completions.
+        stop = os.path.join(work, 'client.stop')
+        client = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'rollout', 'gateway_client.py'),
+                                   '--url', 'http://%s:%d' % (GATEWAY_ADDRESS, GATEWAY_PORT), '--model', 'tiny-llama',
+                                   '--workers', '1', '--pause', '0.5', '--stop', stop, '--out', os.path.join(work, 'client.json')])
+        time.sleep(5)
+        out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512' % inv)
+        time.sleep(3)
+        open(stop, 'w').close()
+        client.wait(timeout=120)
+        with open(os.path.join(work, 'client.json')) as handle:
+            counted = json.load(handle)
+        print('client through the gateway during the redeploy: %s' % json.dumps(
+            dict((k, counted[k]) for k in ('sent', 'answered', 'lost', 'elapsed_s'))))
+        assert counted['sent'] > 20 and counted['lost'] == 0, counted
+        summaries = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('redeploy-'))
+        with open(os.path.join(work, 'reports', summaries[-1], 'summary.json')) as handle:
+            summary = json.load(handle)
+        outcomes = dict((n['host'], n['outcome']) for n in summary['nodes'])
+        assert outcomes == dict((n, 'replaced') for n in nodes), out[-3000:]
+        for name in DROPLETS:
+            address = hostvars[name]['ansible_host']
+            assert get_json('http://%s:8000/v1/models' % address)['data'][0]['max_model_len'] == 512
+
+        # 5. Teardown: no node left, the providers' state empty.
+        for provider in ('digitalocean', 'runpod'):
+            sh.run('ansible-playbook -i %s/ playbooks/teardown.yml -e provider=%s -e @%s/fleet.yml' % (inv, provider, work))
+        assert [n for n in bed_containers() if 'journey-gateway' not in n] == []
+        assert get_json('http://127.0.0.1:%d/v2/droplets' % ports['do'], DO_TOKEN)['droplets'] == []
+        assert get_json('http://127.0.0.1:%d/v1/pods' % ports['runpod'], RUNPOD_TOKEN) == []
+        left = docker('ps', '-a', '--format', '{{.Names}}')
+        assert not [n for n in left.split() if 'journey-do' in n], left  # what the droplets ran went with them
+        for name in DROPLETS:
+            assert not os.path.exists('/srv/inferops-bed/' + name)
+    finally:
+        print('\n===== journey steps =====')
+        for shown, took in sh.times:
+            print('%7.1f s  %s' % (took, shown[:150]))
+        print('%7.1f s  in all' % (time.time() - t_start))
+        print('log: %s' % os.path.join(work, 'journey.log'))
