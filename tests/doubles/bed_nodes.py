@@ -85,7 +85,9 @@ class NodeMaker(object):
             os.makedirs(state, exist_ok=True)
             cmd += ['--network', 'host', '--add-host', '%s:%s' % (name, address), '-e', 'SSH_LISTEN_ADDRESS=%s' % address,
                     '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', '/usr/bin/docker:/usr/bin/docker:ro',
-                    '-v', '%s:%s' % (state, state)]
+                    '-v', '%s:%s' % (state, state),
+                    # The CDI spec the GPU image's NVIDIA toolkit writes (its device nodes: /dev/null here).
+                    '-v', '%s:/etc/cdi/nvidia.yaml:ro' % os.path.join(HERE, 'cdi', 'nvidia.yaml')]
         else:
             for port in ports:
                 cmd += ['-p', '%s::%d' % (address, port)]

@@ -41,6 +41,7 @@ GATEWAY_ADDRESS, GATEWAY_PORT = '127.0.0.30', 18410
 DROPLETS = ['journey-do1', 'journey-do2']
 PODS = ['journey-pod1', 'journey-pod2']
 DO_TOKEN, RUNPOD_TOKEN = 'do-journey-token', 'rp-journey-token'
+API_KEY = 'sk-journey-0123456789abcdef'  # the servers' API key: searched for in every output at the end
 LABEL = 'inferops.bed.node'
 
 
@@ -58,7 +59,7 @@ def bed_containers():
     return sorted(docker('ps', '-a', '--filter', 'label=' + LABEL, '--format', '{{.Names}}').split())
 
 
-def get_json(url, token=None, timeout=10):
+def get_json(url, token=API_KEY, timeout=10):
     req = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + token} if token else {})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read().decode() or 'null')
@@ -81,7 +82,7 @@ class Journey(object):
                         ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                         ANSIBLE_PRIVATE_KEY_FILE=os.path.join(work, 'id_ed25519'),
                         INFEROPS_REPORT_DIR=os.path.join(work, 'reports'),
-                        DO_API_TOKEN=DO_TOKEN, RUNPOD_API_KEY=RUNPOD_TOKEN, RUNPOD_API_URL=runpod_url,
+                        DO_API_TOKEN=DO_TOKEN, RUNPOD_API_KEY=RUNPOD_TOKEN, RUNPOD_API_URL=runpod_url, VLLM_API_KEY=API_KEY,
                         PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
         for key in ('DIGITALOCEAN_TOKEN', 'ANSIBLE_INVENTORY', 'ANSIBLE_HOST_KEY_CHECKING'):
             self.env.pop(key, None)
@@ -171,9 +172,14 @@ def write_inventory(bed):
         # Four CPU servers on two cores.
         'vllm_server_health_timeout': 600, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
         'vllm_server_smoke_tests': ['completion', 'chat'],
+        # Nodes serve on a network address: an API key, from the environment (or Ansible Vault).
+        'vllm_server_api_key': "{{ lookup('ansible.builtin.env', 'VLLM_API_KEY') }}",
         'vllm_bench_scenarios': [{'name': 'single', 'num_prompts': 2, 'request_rate': 'inf', 'input_len': 32, 'output_len': 8},
                                  {'name': 'burst4', 'num_prompts': 4, 'request_rate': 'inf', 'input_len': 32, 'output_len': 8}],
         'vllm_bench_sample_interval_ms': 500,
+        # No dcgm-exporter on the bed's droplets (two would share 127.0.0.1:9400 here); Molecule's
+        # preflight and bench scenarios check it against its double.
+        'gpu_host_check_dcgm_exporter': False,
     }
     with open(os.path.join(inv, 'group_vars', 'gpu_nodes.yml'), 'w') as handle:
         json.dump(settings, handle, indent=1)
@@ -253,7 +259,7 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
 
         # 3. Benchmark: one fleet report with the four hosts.
         sh.run('ansible-playbook -i %s/ playbooks/bench.yml' % inv)
-        reports = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('bench-'))
+        reports = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('bench-') and not d.endswith('-latest'))
         assert len(reports) == 1, reports
         with open(os.path.join(work, 'reports', reports[0], 'results.json')) as handle:
             results = json.load(handle)
@@ -265,7 +271,8 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         stop = os.path.join(work, 'client.stop')
         client = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'rollout', 'gateway_client.py'),
                                    '--url', 'http://%s:%d' % (GATEWAY_ADDRESS, GATEWAY_PORT), '--model', 'tiny-llama',
-                                   '--workers', '1', '--pause', '0.5', '--stop', stop, '--out', os.path.join(work, 'client.json')])
+                                   '--workers', '1', '--pause', '0.5', '--stop', stop, '--out', os.path.join(work, 'client.json'),
+                                   '--api-key-env', 'VLLM_API_KEY'], env=sh.env)
         time.sleep(5)
         out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512' % inv)
         time.sleep(3)
@@ -276,7 +283,7 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         print('client through the gateway during the redeploy: %s' % json.dumps(
             dict((k, counted[k]) for k in ('sent', 'answered', 'lost', 'elapsed_s'))))
         assert counted['sent'] > 20 and counted['lost'] == 0, counted
-        summaries = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('redeploy-'))
+        summaries = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('redeploy-') and not d.endswith('-latest'))
         with open(os.path.join(work, 'reports', summaries[-1], 'summary.json')) as handle:
             summary = json.load(handle)
         outcomes = dict((n['host'], n['outcome']) for n in summary['nodes'])
@@ -295,6 +302,8 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         assert not [n for n in left.split() if 'journey-do' in n], left  # what the droplets ran went with them
         for name in DROPLETS:
             assert not os.path.exists('/srv/inferops-bed/' + name)
+        with open(os.path.join(work, 'journey.log')) as handle:
+            assert API_KEY not in handle.read(), 'the API key was printed'
     finally:
         print('\n===== journey steps =====')
         for shown, took in sh.times:

@@ -18,9 +18,12 @@ import urllib.error
 import urllib.request
 
 
-def one_request(url, model, timeout):
+def one_request(url, model, timeout, api_key=''):
     body = json.dumps({'model': model, 'prompt': 'The fleet is', 'max_tokens': 4, 'temperature': 0}).encode()
-    req = urllib.request.Request(url + '/v1/completions', data=body, headers={'Content-Type': 'application/json'})
+    headers = {'Content-Type': 'application/json'}
+    if api_key:
+        headers['Authorization'] = 'Bearer ' + api_key
+    req = urllib.request.Request(url + '/v1/completions', data=body, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             answer = json.loads(resp.read().decode())
@@ -42,7 +45,9 @@ def main():
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--pause', type=float, default=0.2)
     ap.add_argument('--timeout', type=float, default=60)
+    ap.add_argument('--api-key-env', default='', help='the environment variable holding the API key (never on the command line)')
     args = ap.parse_args()
+    api_key = os.environ.get(args.api_key_env, '') if args.api_key_env else ''
 
     lock = threading.Lock()
     stats = {'url': args.url, 'started': time.time(), 'sent': 0, 'answered': 0, 'lost': 0, 'errors': [], 'done': False}
@@ -57,7 +62,7 @@ def main():
 
     def worker():
         while not os.path.exists(args.stop):
-            error = one_request(args.url, args.model, args.timeout)
+            error = one_request(args.url, args.model, args.timeout, api_key)
             with lock:
                 stats['sent'] += 1
                 if error is None:
