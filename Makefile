@@ -35,6 +35,7 @@ bed:
 	tests/bed/build_pod_image.sh
 	tests/bed/build_gateway_image.sh
 	tests/bed/build_systemd_image.sh
+	tests/bed/build_ssh_images.sh
 
 unit: venv
 	$(PY) -m pytest -q tests/unit

@@ -19,6 +19,7 @@ stage integration python -m pytest -q tests/integration
 stage lint      ansible-lint --profile production
 stage sanity    tests/sanity.sh
 stage molecule  tests/molecule.sh ${INFEROPS_MOLECULE_SCENARIOS:-}
+stage journey   python -m pytest -q -s tests/journey
 
 printf '\n===== stage times =====\n'
 for i in "${!names[@]}"; do

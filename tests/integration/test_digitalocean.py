@@ -71,7 +71,7 @@ def test_provision_is_idempotent_then_inventory_then_teardown(api, ssh_port, tmp
     assert [line for line in api.state.log if line.startswith('POST')] == posts, 'the second run created again'
 
     config = tmp_path / 'digitalocean.yml'
-    shutil.copy(os.path.join(ROOT, 'inventories', 'digitalocean', 'digitalocean.yml'), str(config))
+    shutil.copy(os.path.join(ROOT, 'inventories', 'fleet', 'digitalocean.yml'), str(config))
     with open(str(config), 'a') as handle:
         handle.write('baseurl: http://127.0.0.1:%d/v2\n' % api.server_address[1])
     proc = subprocess.run([os.path.join(BIN, 'ansible-inventory'), '-i', str(config), '--list'], capture_output=True, text=True,
