@@ -165,7 +165,7 @@ def make_handler(state):
                 state.pods[pod_id] = pod
                 return self._send(502, {'error': 'upstream timeout while deploying the pod'})
             if state.nodes:
-                tcp = [int(str(p).split('/')[0]) for p in pod['ports'] if str(p).endswith('/tcp')]
+                tcp = [int(str(p).split('/', maxsplit=1)[0]) for p in pod['ports'] if str(p).endswith('/tcp')]
                 address, mapped = state.nodes.make(pod_id, body['name'], pod['gpu']['count'], ports=sorted(set([22] + tcp)),
                                                    env=dict(body.get('env') or {}, RUNPOD_POD_ID=pod_id))
                 pod.update(publicIp=address, portMappings=dict((str(k), v) for k, v in mapped.items()), costPerHr=2.69)

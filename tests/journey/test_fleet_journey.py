@@ -23,7 +23,6 @@ Run: python -m pytest -s tests/journey (tests/run_all.sh's "journey" stage; abou
 """
 import json
 import os
-import shlex
 import shutil
 import signal
 import socket
