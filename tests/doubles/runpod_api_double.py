@@ -52,6 +52,15 @@ class State(object):
         self.log = []
 
 
+def tcp_ports(pod):
+    return [int(str(p).split('/', maxsplit=1)[0]) for p in pod.get('ports') or [] if str(p).endswith('/tcp')]
+
+
+def public_ports(pod, base):
+    """RunPod maps every TCP port of a pod to a public port (SSH's 22 even when not asked for)."""
+    return dict((str(port), base + i) for i, port in enumerate(sorted(set([22] + tcp_ports(pod)))))
+
+
 def make_handler(state):
     opts = state.options
 
@@ -139,7 +148,7 @@ def make_handler(state):
                 if parts[3] == 'stop':
                     pod.update(publicIp=None, portMappings=None)
                 else:
-                    pod.update(publicIp='203.0.113.%d' % (50 + len(state.pods)), portMappings={'22': 20000 + len(state.pods)})
+                    pod.update(publicIp='203.0.113.%d' % (50 + len(state.pods)), portMappings=public_ports(pod, 20000 + 100 * len(state.pods)))
                 return self._send(200, self._view(pod))
             self._send(404, {'error': 'no route %s' % self.path})
 
@@ -159,14 +168,14 @@ def make_handler(state):
                    'containerDiskInGb': body.get('containerDiskInGb', 50), 'volumeInGb': body.get('volumeInGb', 0),
                    'ports': body.get('ports') or [], 'env': dict((k, '***') for k in body.get('env') or {}),
                    'dockerStartCmd': body.get('dockerStartCmd') or [], 'publicIp': '203.0.113.%d' % (20 + len(state.pods)),
-                   'portMappings': {'22': 10000 + len(state.pods)}, '_pending': True}
+                   '_pending': True}
+            pod['portMappings'] = public_ports(pod, 10000 + 100 * len(state.pods))
             if opts.fail_create == 'half-made':
                 pod['desiredStatus'] = 'RUNNING'
                 state.pods[pod_id] = pod
                 return self._send(502, {'error': 'upstream timeout while deploying the pod'})
             if state.nodes:
-                tcp = [int(str(p).split('/', maxsplit=1)[0]) for p in pod['ports'] if str(p).endswith('/tcp')]
-                address, mapped = state.nodes.make(pod_id, body['name'], pod['gpu']['count'], ports=sorted(set([22] + tcp)),
+                address, mapped = state.nodes.make(pod_id, body['name'], pod['gpu']['count'], ports=sorted(set([22] + tcp_ports(pod))),
                                                    env=dict(body.get('env') or {}, RUNPOD_POD_ID=pod_id))
                 pod.update(publicIp=address, portMappings=dict((str(k), v) for k, v in mapped.items()), costPerHr=2.69)
             state.pods[pod_id] = pod
