@@ -28,6 +28,10 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# List prices per hour (USD) of the GPU sizes, as the public pricing page gives them; the API's
+# size object carries price_hourly.
+PRICES = {'gpu-h100x1-80gb': 3.39, 'gpu-h100x8-640gb': 23.92, 'gpu-h200x1-141gb': 3.44, 'gpu-l40sx1-48gb': 1.57,
+          'gpu-6000adax1-48gb': 1.89, 'gpu-4000adax1-20gb': 0.76, 'gpu-mi300x1-192gb': 1.99, 's-2vcpu-4gb': 0.036}
 SIZES = ('gpu-h100x1-80gb', 'gpu-h100x8-640gb', 'gpu-h200x1-141gb', 'gpu-l40sx1-48gb', 'gpu-6000adax1-48gb',
          'gpu-4000adax1-20gb', 'gpu-mi300x1-192gb', 's-2vcpu-4gb')
 
@@ -142,7 +146,7 @@ def make_handler(state):
                 droplet_id = state.next_id
                 state.next_id += 1
             droplet = {'id': droplet_id, 'name': body['name'], 'status': 'active', 'size_slug': body['size'],
-                       'size': {'slug': body['size']}, 'region': {'slug': body.get('region'), 'name': body.get('region')},
+                       'size': {'slug': body['size'], 'price_hourly': PRICES.get(body['size'], 0.0)}, 'region': {'slug': body.get('region'), 'name': body.get('region')},
                        'image': {'slug': body.get('image')}, 'tags': body.get('tags') or [], 'vpc_uuid': body.get('vpc_uuid'),
                        'features': ['monitoring'] if body.get('monitoring') else [],
                        'networks': {'v4': [{'ip_address': '127.0.0.1', 'type': 'public'},

@@ -265,6 +265,8 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         records = results['records'] if isinstance(results, dict) else results
         assert sorted(set(r['host'] for r in records)) == sorted(nodes), records
         assert all(r['results'].get('failed') == 0 and r['results'].get('completed', 0) > 0 for r in records), records
+        # Cost per million output tokens at each node's price, as its provider's inventory gives it.
+        assert all(r.get('cost_per_million_output_tokens', 0) > 0 for r in records), records
 
         # 4. Redeploy with new settings through the gateway while a client sends completions.
         stop = os.path.join(work, 'client.stop')

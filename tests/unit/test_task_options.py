@@ -234,6 +234,17 @@ def variables_set_outside_roles():
         if '/group_vars/' in rel or '/host_vars/' in rel:
             for name in load_yaml(os.path.join(ROOT, rel)) or {}:
                 found.setdefault(name, set()).add(rel)
+    # Host variables given to new hosts (add_host in provision.yml and role droplet): the same
+    # names the inventory plugins give, so they must be read by something too.
+    for rel in task_files():
+        if rel.startswith(('molecule/', 'tests/')):
+            continue
+        for task in tasks_in(load_yaml(os.path.join(ROOT, rel))):
+            args = task.get('ansible.builtin.add_host') or task.get('add_host')
+            if isinstance(args, dict):
+                for name in args:
+                    if name not in ('name', 'groups', 'hostname', 'host', 'group', 'groupname'):
+                        found.setdefault(name, set()).add(rel + ' (add_host)')
     return found
 
 
