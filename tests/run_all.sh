@@ -18,6 +18,7 @@ stage unit        python -m pytest -q tests/unit
 stage integration python -m pytest -q tests/integration
 stage lint      ansible-lint --profile production
 stage sanity    tests/sanity.sh
+stage galaxy    tests/galaxy_importer.sh
 stage molecule  tests/molecule.sh ${INFEROPS_MOLECULE_SCENARIOS:-}
 stage journey   python -m pytest -q -s tests/journey
 
