@@ -20,8 +20,10 @@ Only loopback addresses are used. Every container carries the label inferops.bed
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -122,3 +124,19 @@ class NodeMaker(object):
     def remove_all(self):
         for node_id in list(self.nodes):
             self.remove(node_id)
+
+
+def add_arguments(parser, what):
+    """The options of a provider double that makes nodes."""
+    parser.add_argument('--node-image', default='', help='make each created %s a real container of this image' % what)
+    parser.add_argument('--ssh-key', default='', help="the account's SSH public key (a .pub file), with --node-image")
+
+
+def serve(server):
+    """Serve until SIGTERM or Ctrl-C, then remove the nodes still there."""
+    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(0))
+    try:
+        server.serve_forever()
+    finally:
+        if server.state.nodes:
+            server.state.nodes.remove_all()

@@ -23,10 +23,10 @@ import argparse
 import base64
 import hashlib
 import json
-import signal
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import bed_nodes
 
 # List prices per hour (USD) of the GPU sizes, as the public pricing page gives them; the API's
 # size object carries price_hourly.
@@ -42,7 +42,6 @@ class State(object):
         self.droplets, self.reads, self.next_id, self.requests, self.log = {}, {}, 500000001, 0, []
         self.nodes, self.keys = None, []
         if options.node_image:
-            import bed_nodes  # pylint: disable=import-outside-toplevel
             with open(options.ssh_key) as handle:
                 public = handle.read().strip()
             digest = hashlib.md5(base64.b64decode(public.split()[1])).hexdigest()  # nosec - DigitalOcean's fingerprint
@@ -146,7 +145,8 @@ def make_handler(state):
                 droplet_id = state.next_id
                 state.next_id += 1
             droplet = {'id': droplet_id, 'name': body['name'], 'status': 'active', 'size_slug': body['size'],
-                       'size': {'slug': body['size'], 'price_hourly': PRICES.get(body['size'], 0.0)}, 'region': {'slug': body.get('region'), 'name': body.get('region')},
+                       'size': {'slug': body['size'], 'price_hourly': PRICES.get(body['size'], 0.0)},
+                       'region': {'slug': body.get('region'), 'name': body.get('region')},
                        'image': {'slug': body.get('image')}, 'tags': body.get('tags') or [], 'vpc_uuid': body.get('vpc_uuid'),
                        'features': ['monitoring'] if body.get('monitoring') else [],
                        'networks': {'v4': [{'ip_address': '127.0.0.1', 'type': 'public'},
@@ -188,16 +188,10 @@ def main():
     parser.add_argument('--token', default='do-test-token')
     parser.add_argument('--per-page', type=int, default=20)
     parser.add_argument('--rate-limit-every', type=int, default=0)
-    parser.add_argument('--node-image', default='', help='make each created droplet a real container of this image')
-    parser.add_argument('--ssh-key', default='', help="the account's SSH public key (a .pub file), with --node-image")
+    bed_nodes.add_arguments(parser, 'droplet')
     args = parser.parse_args()
     server = make_server(args.port, args.token, args.per_page, args.rate_limit_every, node_image=args.node_image, ssh_key=args.ssh_key)
-    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(0))
-    try:
-        server.serve_forever()
-    finally:
-        if server.state.nodes:
-            server.state.nodes.remove_all()
+    bed_nodes.serve(server)
 
 
 if __name__ == '__main__':

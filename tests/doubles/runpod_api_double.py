@@ -22,11 +22,11 @@ import argparse
 import json
 import os
 import random
-import signal
 import string
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import bed_nodes
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'unit', 'fixtures', 'runpod', 'pods.json')
 GPU_TYPES = ('NVIDIA H100 80GB HBM3', 'NVIDIA H200', 'NVIDIA L40S', 'NVIDIA RTX 6000 Ada Generation',
@@ -39,7 +39,6 @@ class State(object):
         self.lock = threading.Lock()
         self.nodes = None
         if options.node_image:
-            import bed_nodes  # pylint: disable=import-outside-toplevel
             with open(options.ssh_key) as handle:
                 key = handle.read().strip()
             self.nodes = bed_nodes.NodeMaker('pod', options.node_image, key, '127.0.0.21', host_network=False)
@@ -216,17 +215,11 @@ def main():
     parser.add_argument('--rate-limit-every', type=int, default=0)
     parser.add_argument('--provision-reads', type=int, default=2)
     parser.add_argument('--fail-create', default='', choices=['', 'no-capacity', 'half-made'])
-    parser.add_argument('--node-image', default='', help='make each created pod a real container of this image')
-    parser.add_argument('--ssh-key', default='', help="the account's SSH public key (a .pub file), with --node-image")
+    bed_nodes.add_arguments(parser, 'pod')
     args = parser.parse_args()
     server = make_server(args.port, args.token, args.page_size, args.rate_limit_every, args.provision_reads, args.fail_create,
                          args.node_image, args.ssh_key)
-    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(0))
-    try:
-        server.serve_forever()
-    finally:
-        if server.state.nodes:
-            server.state.nodes.remove_all()
+    bed_nodes.serve(server)
 
 
 if __name__ == '__main__':
