@@ -14,7 +14,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ansible-galaxy collection build --output-path "$out" >/dev/null
 printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n' >"$out/importer.cfg"
-PATH="$PWD/$venv/bin:$PATH" GALAXY_IMPORTER_CONFIG="$out/importer.cfg" \
-  "$venv/bin/python" -m galaxy_importer.main "$out"/*.tar.gz >"$out/log" 2>&1 || true
+# From the build folder: the importer writes importer_result.json where it runs.
+venv=$(cd "$venv" && pwd)
+(cd "$out" && PATH="$venv/bin:$PATH" GALAXY_IMPORTER_CONFIG="$out/importer.cfg" \
+  "$venv/bin/python" -m galaxy_importer.main "$out"/*.tar.gz >"$out/log" 2>&1) || true
 grep -v '^Loading ' "$out/log"
 grep -q 'Importer processing completed successfully' "$out/log"
