@@ -149,7 +149,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import (
-    Client, RunPodError, SECRET_NAME, pod_problems, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
+    Client, RunPodError, DEFAULT_URL, SECRET_NAME, pod_problems, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
 
 
 def find(client, name):
@@ -239,7 +239,7 @@ def main():
         module.fail_json(msg='Invalid runpod_pod settings: %s' % '; '.join(problems), operation='none')
     token = p['api_key'] or next((os.environ[k] for k in TOKEN_ENV if os.environ.get(k)), None)
     try:
-        client = Client(token, p['api_url'] or 'https://rest.runpod.io/v1')
+        client = Client(token, p['api_url'] or DEFAULT_URL)
         pod = find(client, p['name'])
         state = 'running' if p['state'] == 'present' else p['state']
         if state == 'absent':

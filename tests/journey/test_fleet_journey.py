@@ -36,6 +36,8 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
 DOUBLES = os.path.join(ROOT, 'tests', 'doubles')
+sys.path.insert(0, DOUBLES)
+import bed_nodes  # noqa: E402  pylint: disable=wrong-import-position
 GATEWAY_ADDRESS, GATEWAY_PORT = '127.0.0.30', 18410
 DROPLETS = ['journey-do1', 'journey-do2']
 PODS = ['journey-pod1', 'journey-pod2']
@@ -51,7 +53,7 @@ def free_port():
 
 
 def docker(*args):
-    return subprocess.run(('docker',) + args, capture_output=True, text=True, check=False).stdout.strip()
+    return bed_nodes.docker(*args, check=False)
 
 
 def bed_containers():
@@ -125,8 +127,6 @@ def bed(tmp_path_factory):
     docker('run', '-d', '--name', 'inferops-journey-gateway', '--label', LABEL + '=journey', '--network', 'host',
            '--add-host', 'gateway1:' + GATEWAY_ADDRESS, '-e', 'SSH_LISTEN_ADDRESS=' + GATEWAY_ADDRESS, '-e', 'PUBLIC_KEY=' + public,
            'inferops/gateway-host:bookworm')
-    sys.path.insert(0, DOUBLES)
-    import bed_nodes  # pylint: disable=import-outside-toplevel
     bed_nodes.wait_for_port(GATEWAY_ADDRESS, 22)
     yield {'work': work, 'ports': ports, 'key': key}
     for proc in doubles:  # SIGTERM: each double removes the nodes it still has
@@ -182,9 +182,8 @@ def write_inventory(bed):
     }
     with open(os.path.join(inv, 'group_vars', 'gpu_nodes.yml'), 'w') as handle:
         json.dump(settings, handle, indent=1)
-    with open(bed['key'] + '.pub') as handle:
-        fingerprint = subprocess.run(['ssh-keygen', '-E', 'md5', '-lf', handle.name], capture_output=True, text=True,
-                                     check=True).stdout.split()[1].replace('MD5:', '')
+    fingerprint = subprocess.run(['ssh-keygen', '-E', 'md5', '-lf', bed['key'] + '.pub'], capture_output=True, text=True,
+                                 check=True).stdout.split()[1].replace('MD5:', '')
     fleet = {
         'droplet_api_url': 'http://127.0.0.1:%d/v2' % ports['do'], 'droplet_ssh_timeout': 120,
         'droplet_list': [{'name': DROPLETS[0], 'size': 'gpu-h100x1-80gb', 'region': 'tor1', 'ssh_keys': [fingerprint]},
