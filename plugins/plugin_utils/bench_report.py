@@ -19,6 +19,8 @@ import math
 import re
 from html import escape
 
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
+
 try:
     from prometheus_client.parser import text_string_to_metric_families
 except ImportError:  # pragma: no cover
@@ -270,127 +272,56 @@ def to_markdown(report):
     return '\n'.join(lines) + '\n'
 
 
-PALETTE = ('#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf')
-
-
-def _svg_line(chart_id, title, xlabel, ylabel, series, width=640, height=300):
-    """series: [(label, [(x, y), ...])] -> an inline SVG line chart."""
-    points = [p for dummy, pts in series for p in pts if p[1] is not None]
-    if not points:
-        return '<p class="empty">%s: no data</p>' % escape(title)
-    xmin, xmax = min(p[0] for p in points), max(p[0] for p in points)
-    ymax = max(p[1] for p in points) or 1.0
-    xspan = (xmax - xmin) or 1.0
-    left, right, top, bottom = 60, 20, 30, 45
-    pw, ph = width - left - right, height - top - bottom
-
-    def sx(x):
-        return left + (x - xmin) / xspan * pw
-
-    def sy(y):
-        return top + ph - y / (ymax * 1.1) * ph
-    parts = ['<svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">'
-             % (chart_id, width, height, escape(title)),
-             '<text x="%d" y="18" class="title">%s</text>' % (left, escape(title)),
-             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top + ph, left + pw, top + ph),
-             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top, left, top + ph),
-             '<text x="%d" y="%d" class="label">%s</text>' % (left + pw // 2, height - 8, escape(xlabel)),
-             '<text x="12" y="%d" class="label" transform="rotate(-90 12 %d)">%s</text>' % (top + ph // 2, top + ph // 2, escape(ylabel))]
-    for frac in (0, 0.5, 1.0):
-        y = ymax * 1.1 * frac
-        parts.append('<text x="%d" y="%.1f" class="tick">%s</text>' % (left - 6, sy(y) + 4, _fmt(y)))
-    parts.append('<text x="%d" y="%d" class="tick">%s</text>' % (left, top + ph + 16, _fmt(xmin)))
-    parts.append('<text x="%d" y="%d" class="tick">%s</text>' % (left + pw, top + ph + 16, _fmt(xmax)))
-    for index, (label, pts) in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
-        pts = [p for p in pts if p[1] is not None]
-        if not pts:
-            continue
-        path = ' '.join('%.1f,%.1f' % (sx(x), sy(y)) for x, y in pts)
-        parts.append('<polyline class="series" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, path))
-        parts += ['<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (sx(x), sy(y), color) for x, y in pts[:200]]
-        parts.append('<text x="%d" y="%d" fill="%s" class="legend">%s</text>' % (left + 10, top + 14 + 14 * index, color, escape(label)))
-    parts.append('</svg>')
-    return '\n'.join(parts)
-
-
-def _svg_bars(chart_id, title, ylabel, groups, width=640, height=300):
-    """groups: [(group label, [(bar label, value), ...])] -> grouped bar chart."""
-    values = [v for dummy, bars in groups for dummy2, v in bars if v is not None]
-    if not values:
-        return '<p class="empty">%s: no data</p>' % escape(title)
-    ymax = max(values) or 1.0
-    left, right, top, bottom = 60, 20, 30, 60
-    pw, ph = width - left - right, height - top - bottom
-    slot = pw / float(len(groups))
-    parts = ['<svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">'
-             % (chart_id, width, height, escape(title)),
-             '<text x="%d" y="18" class="title">%s</text>' % (left, escape(title)),
-             '<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top + ph, left + pw, top + ph),
-             '<text x="12" y="%d" class="label" transform="rotate(-90 12 %d)">%s</text>' % (top + ph // 2, top + ph // 2, escape(ylabel)),
-             '<text x="%d" y="%d" class="tick">%s</text>' % (left - 6, top + 4, _fmt(ymax * 1.1))]
-    bar_labels = []
-    for gi, (glabel, bars) in enumerate(groups):
-        width_bar = slot * 0.8 / max(1, len(bars))
-        for bi, (blabel, value) in enumerate(bars):
-            if blabel not in bar_labels:
-                bar_labels.append(blabel)
-            if value is None:
-                continue
-            h = value / (ymax * 1.1) * ph
-            x = left + gi * slot + slot * 0.1 + bi * width_bar
-            parts.append('<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>' % (
-                x, top + ph - h, width_bar * 0.9, h, PALETTE[bar_labels.index(blabel) % len(PALETTE)],
-                escape(glabel), escape(blabel), _fmt(value, 2)))
-        parts.append('<text x="%.1f" y="%d" class="tick">%s</text>' % (left + gi * slot + slot * 0.1, top + ph + 16, escape(glabel[:28])))
-    for index, blabel in enumerate(bar_labels):
-        parts.append('<text x="%d" y="%d" fill="%s" class="legend">%s</text>' % (
-            left + 10 + 110 * index, height - 8, PALETTE[index % len(PALETTE)], escape(blabel)))
-    parts.append('</svg>')
-    return '\n'.join(parts)
-
-
 def to_html(report):
     recs = [r for r in report['records'] if not r.get('error')]
     hosts = report['hosts']
-    sweep = [(h, sorted(((r['settings'].get('max_concurrency'), (r.get('results') or {}).get('output_throughput_tok_s'))
-                         for r in recs if r['host'] == h and r['settings'].get('max_concurrency')), key=lambda p: p[0]))
-             for h in hosts]
-    charts = [_svg_line('chart-throughput-concurrency', 'Output throughput against concurrency', 'max concurrency',
-                        'output tok/s', [(h, pts) for h, pts in sweep if pts])]
-    charts.append(_svg_bars('chart-throughput-scenario', 'Output throughput per scenario', 'output tok/s',
-                            [(r['host'] + ' ' + r['scenario'], [('tok/s', (r.get('results') or {}).get('output_throughput_tok_s'))])
-                             for r in recs]))
+    labels = [r['host'] + ' ' + r['scenario'] for r in recs]
+    sweep = [(h, [(r['settings'].get('max_concurrency'), (r.get('results') or {}).get('output_throughput_tok_s'))
+                  for r in recs if r['host'] == h and r['settings'].get('max_concurrency')]) for h in hosts]
+    charts = [svg_chart.line_chart('chart-throughput-concurrency', 'Output throughput against concurrency',
+                                   'max concurrency (requests in flight)', 'output tokens/s', [(h, pts) for h, pts in sweep if pts]),
+              svg_chart.bar_chart('chart-throughput-scenario', 'Output throughput per host and scenario', 'output tokens/s', labels,
+                                  [('output tok/s', [(r.get('results') or {}).get('output_throughput_tok_s') for r in recs])])]
     for metric in ('ttft', 'tpot', 'itl'):
-        charts.append(_svg_bars('chart-%s' % metric, '%s percentiles per host and scenario (ms)' % metric.upper(), 'ms',
-                                [(r['host'] + ' ' + r['scenario'], [(stat, (r.get('results') or {}).get('%s_%s_ms' % (metric, stat)))
-                                                                    for stat in ('p50', 'p90', 'p99')]) for r in recs]))
-    charts.append(_svg_line('chart-gpu-util', 'GPU utilisation during each run', 'seconds into the run', 'util %',
-                            [(r['host'] + ' ' + r['scenario'], r.get('gpu_series') or []) for r in recs]))
-    md = to_markdown(report)
-    table = ['<table><thead><tr>'] + ['<th>%s</th>' % escape(c) for c in
-                                      ('host', 'scenario', 'ok', 'failed', 'out tok/s', 'TTFT p99 ms', 'TPOT p99 ms', 'GPU util %')]
-    table.append('</tr></thead><tbody>')
+        charts.append(svg_chart.bar_chart(
+            'chart-%s' % metric, '%s percentiles per host and scenario' % metric.upper(), '%s (ms)' % metric.upper(), labels,
+            [(stat, [(r.get('results') or {}).get('%s_%s_ms' % (metric, stat)) for r in recs]) for stat in ('p50', 'p90', 'p99')]))
+    charts.append(svg_chart.line_chart('chart-gpu-util', 'GPU utilisation during each run', 'seconds into the run', 'GPU utilisation (%)',
+                                       [(r['host'] + ' ' + r['scenario'], r.get('gpu_series') or []) for r in recs]))
+    columns = ('host', 'scenario', 'prompts', 'rate (req/s)', 'concurrency', 'ok', 'failed', 'out tok/s', 'TTFT p50 ms',
+               'TTFT p99 ms', 'TPOT p99 ms', 'ITL p99 ms', 'GPU util %', '$ per M out tok')
+    table = ['<table id="results"><thead><tr>'] + ['<th>%s</th>' % escape(c) for c in columns] + ['</tr></thead><tbody>']
     for r in report['records']:
-        res, gpu = r.get('results') or {}, r.get('gpu') or {}
+        res, gpu, st = r.get('results') or {}, r.get('gpu') or {}, r.get('settings') or {}
         table.append('<tr>' + ''.join('<td>%s</td>' % escape(_fmt(v)) for v in (
-            r['host'], r['scenario'], res.get('completed'), res.get('failed', r.get('error')), res.get('output_throughput_tok_s'),
-            res.get('ttft_p99_ms'), res.get('tpot_p99_ms'), gpu.get('util_mean_pct'))) + '</tr>')
+            r['host'], r['scenario'], st.get('num_prompts'), st.get('request_rate', 'inf'), st.get('max_concurrency') or '-',
+            res.get('completed'), res.get('failed', r.get('error')), res.get('output_throughput_tok_s'), res.get('ttft_p50_ms'),
+            res.get('ttft_p99_ms'), res.get('tpot_p99_ms'), res.get('itl_p99_ms'), gpu.get('util_mean_pct'),
+            r.get('cost_per_million_output_tokens'))) + '</tr>')
     table.append('</tbody></table>')
+    rows = comparison(recs, report.get('baseline'))
+    if rows:
+        table += ['<h2>Against the baseline</h2><table id="baseline"><thead><tr><th>host</th><th>scenario</th>'
+                  '<th>baseline out tok/s</th><th>now</th><th>ratio</th></tr></thead><tbody>']
+        table += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_fmt(v, 3 if i == 4 else 1)) for i, v in enumerate(row)) for row in rows]
+        table.append('</tbody></table>')
     misses = ''.join('<li>%s / %s: %s %s, got %s</li>' % tuple(escape(str(m[k])) for k in ('host', 'scenario', 'gate', 'limit', 'value'))
                      for m in report['misses'])
-    return '\n'.join([
-        '<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8"><title>vLLM benchmark report</title>',
-        '<style>body{font-family:sans-serif;margin:24px;color:#222} .chart{border:1px solid #ddd;margin:8px 8px 8px 0}'
-        ' .title{font-weight:bold;font-size:13px} .label,.tick,.legend{font-size:11px} .axis{stroke:#333}'
-        ' table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}'
-        ' .misses{color:#b00}</style></head><body>',
-        '<h1>vLLM benchmark report</h1>',
+    return html_page('vLLM benchmark report', [
         '<p id="summary">%d host(s), %d run(s), %d SLO miss(es). Generated %s.</p>' % (
             len(hosts), len(report['records']), len(report['misses']), escape(report['generated'])),
         ('<ul class="misses" id="misses">%s</ul>' % misses) if misses else '<p id="misses">No SLO misses.</p>',
-        '<div id="charts">', '\n'.join(charts), '</div>', '<h2>Results</h2>', '\n'.join(table),
-        '<h2>Summary (Markdown)</h2><pre>%s</pre>' % escape(md), '</body></html>', ''])
+        '<div id="charts">', '\n'.join(charts), '</div>', '<h2>Results</h2>', '\n'.join(table)])
+
+
+def html_page(title, body):
+    """A whole HTML page (the reports' shared look): title, styles, the body parts."""
+    return '\n'.join([
+        '<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8"><title>%s</title>' % escape(title),
+        '<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1500px} %s'
+        ' table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}'
+        ' th{background:#f4f4f4} td:first-child,td:nth-child(2){text-align:left} .misses,.fail{color:#b00} .pass{color:#070}'
+        '</style></head><body>' % svg_chart.STYLE, '<h1>%s</h1>' % escape(title)] + list(body) + ['</body></html>', ''])
 
 
 def build_report(hosts, hostvars, generated, baseline=None):
