@@ -19,7 +19,9 @@ description:
     price is given.
   - The same file also provides C(bench_gate_misses) (SLO gates), C(bench_miss_table) (Markdown table of misses),
     C(bench_scenario_problems) and C(bench_sweep_problems) (validation of the scenarios and of the concurrency sweep's
-    levels) and C(bench_sweep_scenario) (one concurrency-sweep scenario).
+    levels), C(bench_sweep_scenario) (one concurrency-sweep scenario), C(bench_canary_rows) (a rolling redeploy's
+    performance gate - new against old, per scenario and metric) and C(capacity_row) (a capacity search's report
+    row - capacity, output tok/s there, cost per million output tokens, joules per output token).
 author:
   - inferops engineers (@inferops)
 requirements:
@@ -57,7 +59,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, capacity
 
 
 def bench_records(runs, host, price_per_hour=0):
@@ -65,6 +67,10 @@ def bench_records(runs, host, price_per_hour=0):
         return bench_report.records(runs, host, price_per_hour)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError('bench_records: %s' % exc)
+
+
+def capacity_row(search, host, price_per_hour=0, node_type=''):
+    return capacity.node_summary(host, search, price_per_hour, node_type)
 
 
 class FilterModule(object):
@@ -76,4 +82,6 @@ class FilterModule(object):
             'bench_scenario_problems': bench_report.scenario_problems,
             'bench_sweep_problems': bench_report.sweep_problems,
             'bench_sweep_scenario': bench_report.sweep_scenario,
+            'bench_canary_rows': bench_report.canary_rows,
+            'capacity_row': capacity_row,
         }

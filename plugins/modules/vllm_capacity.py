@@ -16,12 +16,12 @@ description:
   - Searches for a node's capacity at its SLOs, each step one real C(vllm bench serve) run through
     M(inferops.gpu_inference.vllm_bench) on the node. A step passes when no request failed and the p99 TTFT and
     p99 TPOT are within O(ttft_p99_ms) and O(tpot_p99_ms).
-  - "Bracket, then bisect. In V(rate) mode the first run is at an unlimited rate: the request throughput measured
-    there is the most the server can sustain, so the bracket's top is the lower of O(high) and that; a miss is
-    halved until a step passes (a miss at O(low) ends the search: the capacity is below the range). Then the
-    interval between the highest pass and the lowest miss is halved until the miss is within O(precision) of the
-    pass. In V(concurrency) mode the bracket doubles from O(low) instead. The search never goes above a step whose
-    requests failed."
+  - "Bracket, then bisect. In V(rate) mode the first run is at an unlimited rate, and the bracket starts at the
+    request throughput measured there (the server saturated); in V(concurrency) mode it starts at O(low). A step
+    that passes is doubled until one misses (or O(high) passes); one that misses is halved until one passes (a miss
+    at O(low) ends the search: the capacity is below the range). Then the interval between the highest pass and the
+    lowest miss is halved until the miss is within O(precision) of the pass. The search never goes above a step
+    whose requests failed."
   - Runs on the controller (an action plugin), which calls M(inferops.gpu_inference.vllm_bench) on the node once per
     step. The P(inferops.gpu_inference.vllm_bench#role) role's C(capacity) entry point fills O(bench) from its
     variables; P(inferops.gpu_inference.capacity_report#module) writes the fleet report.

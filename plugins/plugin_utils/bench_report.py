@@ -197,6 +197,43 @@ def gate_misses(recs, gates):
     return misses
 
 
+def canary_rows(new_recs, old_recs, max_drop=None, max_rise=None):
+    """The canary's performance gate, per scenario and metric: the new version's output throughput must be at least
+    (1 - max_drop) x the old one's, its p99 TTFT at most (1 + max_rise) x, and no more requests may fail. Several old
+    records of one scenario (a saved baseline of several hosts) are averaged."""
+    old = {}
+    for rec in old_recs or []:
+        if not rec.get('error'):
+            old.setdefault(rec.get('scenario'), []).append(rec.get('results') or {})
+    rows = []
+    for rec in new_recs or []:
+        new, olds = rec.get('results') or {}, old.get(rec.get('scenario')) or []
+        where = {'scenario': rec.get('scenario')}
+        if rec.get('error') or not olds:
+            rows.append(dict(where, metric='ran', old=None, new=None, bound=None, ok=False,
+                             why=rec.get('error') or 'the old version has no run of this scenario'))
+            continue
+        checks = [('failed requests', 'failed', 'max', 0.0)]
+        if max_drop not in (None, ''):
+            checks.append(('output tok/s', 'output_throughput_tok_s', 'min', float(max_drop)))
+        if max_rise not in (None, ''):
+            checks.append(('p99 TTFT ms', 'ttft_p99_ms', 'max', float(max_rise)))
+        for metric, key, kind, limit in checks:
+            values = [o.get(key) or 0.0 for o in olds]
+            old_value = sum(values) / len(values)
+            new_value = new.get(key) or 0.0
+            if metric == 'failed requests':
+                bound = old_value
+            else:
+                bound = old_value * (1.0 - limit) if kind == 'min' else old_value * (1.0 + limit)
+            ok = new_value >= bound if kind == 'min' else new_value <= bound
+            rows.append(dict(where, metric=metric, old=round(old_value, 2), new=round(new_value, 2), bound=round(bound, 2), ok=ok,
+                             change_pct=round((new_value / old_value - 1.0) * 100, 1) if old_value else None,
+                             why='' if ok else '%s %s %s %s (old %s)' % (metric, round(new_value, 2), '<' if kind == 'min' else '>',
+                                                                     round(bound, 2), round(old_value, 2))))
+    return rows
+
+
 def miss_table(misses):
     lines = ['| host | scenario | gate | limit | value |', '| --- | --- | --- | --- | --- |']
     lines += ['| %s | %s | %s | %s | %s |' % (m['host'], m['scenario'], m['gate'], m['limit'], m['value']) for m in misses]

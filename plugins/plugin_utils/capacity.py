@@ -10,9 +10,10 @@ one) and returns every step it took. A step passes when no request failed and th
 p99 TPOT are within the SLOs. The search:
 
 1. Bracket. In rate mode it first runs at an unlimited rate: the request throughput measured
-   there is the most the server can sustain, so the bracket's top is min(high, that). In
-   concurrency mode it doubles from ``low``. A failing step is halved until one passes (or
-   ``low`` fails: the capacity is below the range, and the search stops).
+   there (the server saturated) is where the bracket starts; in concurrency mode (or without
+   the probe) it starts at ``low``. A passing step is doubled until one misses (or ``high``
+   passes); a missing one halved until one passes (or ``low`` misses: the capacity is below the
+   range, and the search stops).
 2. Bisect between the highest passing and the lowest failing step until the failing one is
    within ``precision`` (relative) of the passing one. A step with failed requests counts as a
    miss at once; the search never goes above a failing step.
@@ -27,6 +28,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+from html import escape
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
 
 MODES = ('rate', 'concurrency')
 
@@ -83,30 +87,27 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
         return {'capacity': ok_step['x'] if ok_step else None, 'capacity_step': ok_step,
                 'next_step': miss_step, 'steps': steps, 'runs': len(steps), 'stopped': stopped}
 
-    top = float(high)
+    start = float(low)
     if mode == 'rate' and probe:
         saturation = run('inf', 'saturation')
         rps = (saturation['results'] or {}).get('request_throughput_rps')
         if (saturation['results'] or {}).get('failed') or not rps:
             return result(None, saturation, 'requests failed at the saturation probe: %s' % '; '.join(saturation['why']))
-        top = min(top, float(rps))
-    # Bracket: the top (or the doublings from low in concurrency mode), then halve a miss until a pass.
+        start = min(float(high), max(float(low), float(rps)))
+    # Bracket: from the start, double while the steps pass (up to high), or halve while they miss (down to low).
     ok_step = miss_step = None
-    if mode == 'concurrency' or not probe:
-        x = float(low)
-        while len(steps) < max_runs:
-            step = run(min(x, top), 'bracket')
-            if not step['ok']:
-                miss_step = step
-                break
-            ok_step = step
-            if x >= top:
+    step = run(start, 'bracket')
+    if step['ok']:
+        ok_step = step
+        while miss_step is None and len(steps) < max_runs:
+            if float(ok_step['x']) >= float(high):
                 return result(ok_step, None, 'the range top passes')
-            x *= 2
+            step = run(min(float(ok_step['x']) * 2, float(high)), 'bracket')
+            if step['ok']:
+                ok_step = step
+            else:
+                miss_step = step
     else:
-        step = run(max(top, float(low)), 'bracket')
-        if step['ok']:
-            return result(step, None, 'passes at the range top' if top >= float(high) else 'passes at the saturation rate')
         miss_step = step
     while ok_step is None and len(steps) < max_runs:
         x = miss_step['x'] / 2.0
@@ -182,3 +183,101 @@ def type_summary(rows):
                     'cost_per_million_output_tokens': mean('cost_per_million_output_tokens'),
                     'joules_per_output_token': mean('joules_per_output_token')})
     return out
+
+
+def build_report(hosts, hostvars, generated):
+    """The fleet's capacity report from each host's vllm_bench_capacity (hosts without one are listed as not searched)."""
+    rows, searches = [], {}
+    slo = mode = None
+    for host in hosts:
+        found = (hostvars.get(host) or {}).get('vllm_bench_capacity')
+        if not found:
+            rows.append({'host': host, 'type': '-', 'capacity': None, 'runs': 0, 'stopped': 'not searched (failed earlier)'})
+            continue
+        rows.append(found['row'])
+        searches[host] = [dict((k, s.get(k)) for k in ('x', 'role', 'ok', 'why', 'results', 'seconds', 'gpu')) for s in found.get('steps') or []]
+        slo, mode = found.get('slo'), found.get('mode')
+    return {'generated': generated, 'slo': slo or {}, 'mode': mode or 'rate', 'nodes': rows,
+            'types': type_summary([r for r in rows if r.get('type') != '-']), 'searches': searches}
+
+
+def _f(value, digits=2):
+    if value is None:
+        return '-'
+    return ('%.' + str(digits) + 'f') % value if isinstance(value, float) else str(value)
+
+
+def _unit(report):
+    return 'req/s' if report['mode'] == 'rate' else 'concurrent requests'
+
+
+def to_markdown(report):
+    slo = report['slo']
+    lines = ['# Capacity at SLO', '', 'The highest %s with no failed request, p99 TTFT <= %s ms and p99 TPOT <= %s ms. Generated %s.' % (
+        'request rate' if report['mode'] == 'rate' else 'concurrency', _f(slo.get('ttft_p99_ms'), 0), _f(slo.get('tpot_p99_ms'), 0),
+        report['generated']), '', '## Per node type', '',
+        '| type | nodes | lowest capacity | mean capacity | output tok/s | $ per M output tokens | J per output token |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for t in report['types']:
+        lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (t['type'], t['nodes'], _f(t['capacity_min']), _f(t['capacity_mean']),
+                                                              _f(t['output_tok_s_mean'], 1), _f(t['cost_per_million_output_tokens'], 3),
+                                                              _f(t['joules_per_output_token'], 3)))
+    lines += ['', '## Per node (%s)' % _unit(report), '',
+              '| node | type | capacity | next step (missed) | output tok/s | p99 TTFT ms | p99 TPOT ms | $ per M output tokens'
+              ' | J per output token | runs | stopped |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
+    for r in report['nodes']:
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            r['host'], r.get('type'), _f(r.get('capacity')), _f(r.get('next_miss')), _f(r.get('output_tok_s'), 1),
+            _f(r.get('ttft_p99_ms'), 1), _f(r.get('tpot_p99_ms'), 1), _f(r.get('cost_per_million_output_tokens'), 3),
+            _f(r.get('joules_per_output_token'), 3), r.get('runs'), r.get('stopped')))
+    for host, steps in sorted(report['searches'].items()):
+        lines += ['', '### %s: the search' % host, '', '| run | %s | role | p99 TTFT ms | p99 TPOT ms | failed | verdict |' % (
+            'rate' if report['mode'] == 'rate' else 'concurrency'), '| ---: | ---: | --- | ---: | ---: | ---: | --- |']
+        for i, s in enumerate(steps, 1):
+            res = s.get('results') or {}
+            lines.append('| %d | %s | %s | %s | %s | %s | %s |' % (i, s['x'], s['role'], _f(res.get('ttft_p99_ms'), 1),
+                                                                 _f(res.get('tpot_p99_ms'), 1), res.get('failed'),
+                                                                 'within' if s['ok'] else '; '.join(s.get('why') or [])))
+    return '\n'.join(lines) + '\n'
+
+
+def to_html(report, page):
+    """page(title, body parts) -> the HTML page (bench_report.html_page, the reports' shared look)."""
+    slo, unit = report['slo'], _unit(report)
+    charts = []
+    for key, label in (('ttft_p99_ms', 'p99 TTFT'), ('tpot_p99_ms', 'p99 TPOT')):
+        series, marks = [], []
+        for host, steps in sorted(report['searches'].items()):
+            pts = [(s['x'], (s.get('results') or {}).get(key)) for s in steps if s['x'] != 'inf']
+            series.append((host, pts))
+            row = next((r for r in report['nodes'] if r['host'] == host), {})
+            if row.get('capacity') is not None and row.get(key) is not None:
+                marks.append((row['capacity'], row[key], 'capacity found'))
+        refs = [(slo[key], 'SLO %s ms' % _f(slo[key], 0))] if slo.get(key) else []
+        charts.append(svg_chart.line_chart('chart-capacity-%s' % key.split('_')[0], '%s against %s, with the SLO and the capacity found'
+                                           % (label, 'request rate' if report['mode'] == 'rate' else 'concurrency'),
+                                           'request rate (req/s)' if report['mode'] == 'rate' else 'concurrency (requests in flight)',
+                                           '%s (ms)' % label, series, refs=refs, marks=marks))
+    charts.append(svg_chart.bar_chart('chart-capacity-nodes', 'Capacity per node (%s)' % unit, unit,
+                                      [r['host'] for r in report['nodes']], [('capacity', [r.get('capacity') for r in report['nodes']])]))
+    charts.append(svg_chart.bar_chart('chart-capacity-cost', 'Cost per million output tokens at capacity, per node type', '$ per M output tokens',
+                                      [t['type'] for t in report['types']],
+                                      [('$ per M output tokens', [t['cost_per_million_output_tokens'] for t in report['types']])]))
+    head = ('type', 'nodes', 'lowest capacity', 'mean capacity', 'output tok/s', '$ per M output tokens', 'J per output token')
+    types = ['<table id="types"><thead><tr>%s</tr></thead><tbody>' % ''.join('<th>%s</th>' % h for h in head)]
+    types += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_f(v, 3) if isinstance(v, float) else str(v)) for v in (
+        t['type'], t['nodes'], t['capacity_min'], t['capacity_mean'], t['output_tok_s_mean'], t['cost_per_million_output_tokens'],
+        t['joules_per_output_token'])) for t in report['types']]
+    head = ('node', 'type', 'capacity', 'next step (missed)', 'output tok/s', 'p99 TTFT ms', 'p99 TPOT ms', '$ per M output tokens',
+            'J per output token', 'runs', 'stopped')
+    nodes = ['<table id="nodes"><thead><tr>%s</tr></thead><tbody>' % ''.join('<th>%s</th>' % h for h in head)]
+    nodes += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_f(v)) for v in (
+        r['host'], r.get('type'), r.get('capacity'), r.get('next_miss'), r.get('output_tok_s'), r.get('ttft_p99_ms'),
+        r.get('tpot_p99_ms'), r.get('cost_per_million_output_tokens'), r.get('joules_per_output_token'), r.get('runs'),
+        r.get('stopped'))) for r in report['nodes']]
+    return page('Capacity at SLO', [
+        '<p id="summary">The highest %s with no failed request, p99 TTFT &le; %s ms and p99 TPOT &le; %s ms. Generated %s.</p>' % (
+            'request rate' if report['mode'] == 'rate' else 'concurrency', _f(slo.get('ttft_p99_ms'), 0),
+            _f(slo.get('tpot_p99_ms'), 0), escape(report['generated'])),
+        '<h2>Per node type</h2>', '\n'.join(types + ['</tbody></table>']),
+        '<h2>Per node</h2>', '\n'.join(nodes + ['</tbody></table>']), '<div id="charts">', '\n'.join(charts), '</div>'])
