@@ -19,7 +19,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.redeploy_report import (
-    rollout_markdown, rollout_report, rollout_table)
+    rollout_html, rollout_markdown, rollout_report, rollout_table)
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
     REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
 
@@ -39,4 +39,4 @@ class ActionModule(ActionBase):
                       markdown_path=os.path.realpath(os.path.join(folder, 'summary.md')))
         return publish(result, self._task.check_mode, args, 'redeploy', folder, {
             'summary.json': json.dumps(report, indent=4, sort_keys=True, default=str) + '\n',
-            'summary.md': rollout_markdown(report)}, 'redeploy summary', check_msg=True)
+            'summary.md': rollout_markdown(report), 'report.html': rollout_html(report)}, 'redeploy summary', check_msg=True)

@@ -15,7 +15,8 @@ version_added: 0.1.0
 description:
   - Reads two facts of each node that C(playbooks/redeploy.yml) sets, C(redeploy_before) (what ran before the
     rollout) and C(redeploy_node) (the node's outcome and what it runs now), and writes
-    C(<root>/redeploy-<stamp>/summary.json) and C(summary.md), then points C(<root>/redeploy-latest) at them.
+    C(<root>/redeploy-<stamp>/summary.json), C(summary.md) and C(report.html) (with a canary's performance gate,
+    old against new per scenario and metric, as charts and a table), then points C(<root>/redeploy-latest) at them.
   - Outcomes are V(replaced), V(unchanged) (the node is on the new version), V(rolled_back) (the new server
     failed its gate; the previous one serves again), V(down) (it failed and the previous one did not come back),
     V(failed), V(unreachable), and V(not reached) (the rollout stopped before the node).

@@ -90,10 +90,12 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
     start = float(low)
     if mode == 'rate' and probe:
         saturation = run('inf', 'saturation')
-        rps = (saturation['results'] or {}).get('request_throughput_rps')
-        if (saturation['results'] or {}).get('failed') or not rps:
-            return result(None, saturation, 'requests failed at the saturation probe: %s' % '; '.join(saturation['why']))
-        start = min(float(high), max(float(low), float(rps)))
+        probed = saturation['results'] or {}
+        if not probed.get('completed'):
+            return result(None, saturation, 'no request succeeded at the saturation probe: %s' % '; '.join(saturation['why']))
+        # Some requests failed when all came at once: no bound from it; the bracket starts at low.
+        if not probed.get('failed') and probed.get('request_throughput_rps'):
+            start = min(float(high), max(float(low), float(probed['request_throughput_rps'])))
     # Bracket: from the start, double while the steps pass (up to high), or halve while they miss (down to low).
     ok_step = miss_step = None
     step = run(start, 'bracket')
@@ -265,7 +267,7 @@ def to_html(report, page):
                                       [('$ per M output tokens', [t['cost_per_million_output_tokens'] for t in report['types']])]))
     head = ('type', 'nodes', 'lowest capacity', 'mean capacity', 'output tok/s', '$ per M output tokens', 'J per output token')
     types = ['<table id="types"><thead><tr>%s</tr></thead><tbody>' % ''.join('<th>%s</th>' % h for h in head)]
-    types += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_f(v, 3) if isinstance(v, float) else str(v)) for v in (
+    types += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_f(v, 3)) for v in (
         t['type'], t['nodes'], t['capacity_min'], t['capacity_mean'], t['output_tok_s_mean'], t['cost_per_million_output_tokens'],
         t['joules_per_output_token'])) for t in report['types']]
     head = ('node', 'type', 'capacity', 'next step (missed)', 'output tok/s', 'p99 TTFT ms', 'p99 TPOT ms', '$ per M output tokens',

@@ -14,6 +14,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from html import escape
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.bench_report import html_page
+
 # Outcomes after which the node serves the new version; the others stop the rollout.
 ON_TARGET = ('replaced', 'unchanged')
 OUTCOMES = ON_TARGET + ('rolled_back', 'down', 'failed', 'unreachable', 'not reached')
@@ -46,6 +51,7 @@ def node_row(host, hostvars):
         'restarts': int(node.get('restarts') or 0),
         'elapsed_s': node.get('elapsed_s'),
         'cause': node.get('cause') or '',
+        'perf': node.get('perf') or {},
     }
 
 
@@ -80,6 +86,11 @@ def rollout_table(report):
         if r['cause']:
             line += '  - ' + r['cause'][:160]
         lines.append(line)
+    for r in report['nodes']:
+        if r['perf'].get('rows'):
+            lines.append('performance gate of canary %s against %s:' % (r['host'], r['perf'].get('against')))
+            lines += ['  %-24s %-16s old %10s  new %10s  bound %10s  %s' % (p['scenario'], p['metric'], p['old'], p['new'], p['bound'],
+                                                                         'ok' if p['ok'] else 'MISS') for p in r['perf']['rows']]
     s = report['summary']
     lines.append('%d of %d node(s) on the new version%s' % (
         s['on_target'], s['nodes'], '' if s['complete'] else '; rollout stopped at ' + (', '.join(s['stopped_at']) or '?')))
@@ -97,4 +108,42 @@ def rollout_markdown(report):
         out.append('| %s |' % ' | '.join(_cell(x) for x in (
             r['host'], r['outcome'], r['runs'], r['before'], r['target'], r['restarts'],
             '' if r['elapsed_s'] is None else r['elapsed_s'], r['cause'])))
+    for r in report['nodes']:
+        if r['perf'].get('rows'):
+            out += ['', '## Performance gate: canary %s against %s' % (r['host'], r['perf'].get('against')), '',
+                    '| scenario | metric | old | new | bound | change % | verdict |', '|---|---|---:|---:|---:|---:|---|']
+            out += ['| %s |' % ' | '.join(_cell(x) for x in (
+                p['scenario'], p['metric'], p['old'], p['new'], p['bound'], p.get('change_pct'), 'ok' if p['ok'] else 'MISS: ' + p['why']))
+                for p in r['perf']['rows']]
     return '\n'.join(out) + '\n'
+
+
+def rollout_html(report):
+    """The summary as a page: the node table and, for a canary, old against new per scenario and metric."""
+    s = report['summary']
+    head = ('node', 'outcome', 'runs now', 'before', 'target', 'restarts', 'seconds', 'cause')
+    body = ['<p id="summary">%d of %d node(s) on the new version.%s</p>' % (
+        s['on_target'], s['nodes'], '' if s['complete'] else ' Stopped at: %s.' % escape(', '.join(s['stopped_at']) or '-')),
+        '<table id="nodes"><thead><tr>%s</tr></thead><tbody>' % ''.join('<th>%s</th>' % h for h in head)]
+    body += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(str(v)) for v in (
+        r['host'], r['outcome'], r['runs'], r['before'], r['target'], r['restarts'], '' if r['elapsed_s'] is None else r['elapsed_s'],
+        r['cause'])) for r in report['nodes']]
+    body.append('</tbody></table>')
+    for r in report['nodes']:
+        rows = r['perf'].get('rows') or []
+        if not rows:
+            continue
+        body.append('<h2>Performance gate: canary %s against %s</h2>' % (escape(r['host']), escape(str(r['perf'].get('against')))))
+        for metric in sorted(set(p['metric'] for p in rows if p['metric'] not in ('ran', 'failed requests'))):
+            mine = [p for p in rows if p['metric'] == metric]
+            body.append(svg_chart.bar_chart('chart-canary-%s' % metric.split()[0].lower().replace('/', ''), '%s, old against new' % metric,
+                                            metric, [p['scenario'] for p in mine],
+                                            [('old version', [p['old'] for p in mine]), ('canary (new)', [p['new'] for p in mine]),
+                                             ('bound', [p['bound'] for p in mine])], width=560))
+        body.append('<table class="canary"><thead><tr><th>scenario</th><th>metric</th><th>old</th><th>new</th><th>bound</th>'
+                    '<th>change %</th><th>verdict</th></tr></thead><tbody>')
+        body += ['<tr>%s<td class="%s">%s</td></tr>' % (''.join('<td>%s</td>' % escape(str(v)) for v in (
+            p['scenario'], p['metric'], p['old'], p['new'], p['bound'], p.get('change_pct'))), 'pass' if p['ok'] else 'fail',
+            'ok' if p['ok'] else escape('MISS: ' + p['why'])) for p in rows]
+        body.append('</tbody></table>')
+    return html_page('Rolling redeploy', body)

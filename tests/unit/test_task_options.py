@@ -195,7 +195,8 @@ def role_inputs():
     inputs = {}
     for role in ROLES:
         spec = load_yaml(os.path.join(ROOT, 'roles', role, 'meta', 'argument_specs.yml'))
-        inputs[role] = set(spec['argument_specs']['main']['options'])
+        # Every entry point's options (tasks_from: member, capacity... declare their own).
+        inputs[role] = set(name for entry in spec['argument_specs'].values() for name in entry.get('options') or {})
     return inputs
 
 
