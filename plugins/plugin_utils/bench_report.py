@@ -229,8 +229,8 @@ def canary_rows(new_recs, old_recs, max_drop=None, max_rise=None):
             ok = new_value >= bound if kind == 'min' else new_value <= bound
             rows.append(dict(where, metric=metric, old=round(old_value, 2), new=round(new_value, 2), bound=round(bound, 2), ok=ok,
                              change_pct=round((new_value / old_value - 1.0) * 100, 1) if old_value else None,
-                             why='' if ok else '%s %s %s %s (old %s)' % (metric, round(new_value, 2), '<' if kind == 'min' else '>',
-                                                                     round(bound, 2), round(old_value, 2))))
+                             why='' if ok else '%s %s %s %s (old %s)' % (
+                                 metric, round(new_value, 2), '<' if kind == 'min' else '>', round(bound, 2), round(old_value, 2))))
     return rows
 
 

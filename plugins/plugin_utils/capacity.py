@@ -221,9 +221,9 @@ def to_markdown(report):
         '| type | nodes | lowest capacity | mean capacity | output tok/s | $ per M output tokens | J per output token |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     for t in report['types']:
-        lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (t['type'], t['nodes'], _f(t['capacity_min']), _f(t['capacity_mean']),
-                                                              _f(t['output_tok_s_mean'], 1), _f(t['cost_per_million_output_tokens'], 3),
-                                                              _f(t['joules_per_output_token'], 3)))
+        lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (
+            t['type'], t['nodes'], _f(t['capacity_min']), _f(t['capacity_mean']), _f(t['output_tok_s_mean'], 1),
+            _f(t['cost_per_million_output_tokens'], 3), _f(t['joules_per_output_token'], 3)))
     lines += ['', '## Per node (%s)' % _unit(report), '',
               '| node | type | capacity | next step (missed) | output tok/s | p99 TTFT ms | p99 TPOT ms | $ per M output tokens'
               ' | J per output token | runs | stopped |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
@@ -237,9 +237,9 @@ def to_markdown(report):
             'rate' if report['mode'] == 'rate' else 'concurrency'), '| ---: | ---: | --- | ---: | ---: | ---: | --- |']
         for i, s in enumerate(steps, 1):
             res = s.get('results') or {}
-            lines.append('| %d | %s | %s | %s | %s | %s | %s |' % (i, s['x'], s['role'], _f(res.get('ttft_p99_ms'), 1),
-                                                                 _f(res.get('tpot_p99_ms'), 1), res.get('failed'),
-                                                                 'within' if s['ok'] else '; '.join(s.get('why') or [])))
+            lines.append('| %d | %s | %s | %s | %s | %s | %s |' % (
+                i, s['x'], s['role'], _f(res.get('ttft_p99_ms'), 1), _f(res.get('tpot_p99_ms'), 1), res.get('failed'),
+                'within' if s['ok'] else '; '.join(s.get('why') or [])))
     return '\n'.join(lines) + '\n'
 
 
@@ -256,7 +256,7 @@ def to_html(report, page):
             if row.get('capacity') is not None and row.get(key) is not None:
                 marks.append((row['capacity'], row[key], 'capacity found'))
         refs = [(slo[key], 'SLO %s ms' % _f(slo[key], 0))] if slo.get(key) else []
-        charts.append(svg_chart.line_chart('chart-capacity-%s' % key.split('_')[0], '%s against %s, with the SLO and the capacity found'
+        charts.append(svg_chart.line_chart('chart-capacity-%s' % key.split('_', maxsplit=1)[0], '%s against %s, with the SLO and the capacity found'
                                            % (label, 'request rate' if report['mode'] == 'rate' else 'concurrency'),
                                            'request rate (req/s)' if report['mode'] == 'rate' else 'concurrency (requests in flight)',
                                            '%s (ms)' % label, series, refs=refs, marks=marks))

@@ -89,8 +89,8 @@ def rollout_table(report):
     for r in report['nodes']:
         if r['perf'].get('rows'):
             lines.append('performance gate of canary %s against %s:' % (r['host'], r['perf'].get('against')))
-            lines += ['  %-24s %-16s old %10s  new %10s  bound %10s  %s' % (p['scenario'], p['metric'], p['old'], p['new'], p['bound'],
-                                                                         'ok' if p['ok'] else 'MISS') for p in r['perf']['rows']]
+            lines += ['  %-24s %-16s old %10s  new %10s  bound %10s  %s' % (
+                p['scenario'], p['metric'], p['old'], p['new'], p['bound'], 'ok' if p['ok'] else 'MISS') for p in r['perf']['rows']]
     s = report['summary']
     lines.append('%d of %d node(s) on the new version%s' % (
         s['on_target'], s['nodes'], '' if s['complete'] else '; rollout stopped at ' + (', '.join(s['stopped_at']) or '?')))

@@ -85,7 +85,7 @@ def line_chart(chart_id, title, xlabel, ylabel, series, refs=(), marks=(), width
     ys = [y for dummy, y in points] + [r[0] for r in refs] + [m[1] for m in marks]
     left, right, top, bottom = 64, 190, 30, 50
     pw, ph = width - left - right, height - top - bottom
-    xticks = nice_ticks(min(0.0, min(xs)), max(xs))
+    xticks = nice_ticks(min([0.0] + xs), max(xs))
     yticks = nice_ticks(0.0, max(ys) * 1.05)
     x0, x1, y1 = xticks[0], xticks[-1], yticks[-1]
 
@@ -143,15 +143,15 @@ def bar_chart(chart_id, title, ylabel, categories, series, width=720, height=360
     _y_axis(parts, yticks, sy, left, left + pw, ylabel, top, ph)
     parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" class="axis"/>' % (left, top + ph, left + pw, top + ph))
     slot = pw / float(len(categories))
-    bar = slot * 0.8 / max(1, len(series))
+    bar_width = slot * 0.8 / max(1, len(series))
     for ci, category in enumerate(categories):
         for si, (label, vals) in enumerate(series):
             value = vals[ci] if ci < len(vals) else None
             if value is None:
                 continue
-            x = left + ci * slot + slot * 0.1 + si * bar
+            x = left + ci * slot + slot * 0.1 + si * bar_width
             parts.append('<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, %s: %s</title></rect>' % (
-                x, sy(value), bar * 0.9, top + ph - sy(value), PALETTE[si % len(PALETTE)], escape(category), escape(label),
+                x, sy(value), bar_width * 0.9, top + ph - sy(value), PALETTE[si % len(PALETTE)], escape(category), escape(label),
                 tick_text(round(value, 2))))
         cx = left + ci * slot + slot / 2.0
         short = category if len(category) <= 22 else category[:21] + '\u2026'

@@ -69,6 +69,16 @@ REDEPLOY = [
     ('max-fail-text', {'redeploy_max_fail_percentage': 'some'}, ['redeploy_max_fail_percentage="some"']),
     ('gateways-unknown', {'redeploy_gateways': ['gw-typo']}, ['redeploy_gateways=["gw-typo"]', 'not in the inventory: gw-typo']),
     ('gateways-string', {'redeploy_gateways': 'gw1'}, ['redeploy_gateways="gw1" must be a list']),
+    ('perf-drop-whole', {'redeploy_max_throughput_drop': 1.0}, ['redeploy_max_throughput_drop=1.0', 'the drop below 1']),
+    ('perf-rise-text', {'redeploy_max_ttft_rise': 'lots'}, ['redeploy_max_ttft_rise="lots"', 'must be a fraction']),
+    ('perf-canary-zero', {'redeploy_max_ttft_rise': 0.2, 'redeploy_canary': 0},
+     ['redeploy_canary=0 must be a count of nodes', '1 or more with a performance gate']),
+    ('perf-canary-too-many', {'redeploy_canary': 9}, ['redeploy_canary=9 must be a count of nodes from 0 to 1']),
+    ('perf-baseline-missing', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_baseline': '/nonexistent/results.json'},
+     ['redeploy_perf_baseline="/nonexistent/results.json" is not a file on the controller']),
+    ('perf-scenarios-empty', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': []}, ['redeploy_perf_scenarios', 'it is empty']),
+    ('perf-scenarios-bad', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': [{'name': 'x y', 'num_prompts': 0}]},
+     ['redeploy_perf_scenarios (as vllm_bench_scenarios)', 'vllm_bench_scenarios[0]']),
 ]
 
 
@@ -98,6 +108,35 @@ def test_bench_settings_of_the_battery_reach_the_warm_up(tmp_path):
     rc, out = badinput.run_playbook('bench.yml', case_dir, badinput.bench_vars(case_dir), badinput.inventory(case_dir))
     assert rc != 0 and 'no-such-vllm' in out, out[-3000:]
     assert 'Invalid vllm_bench settings' not in out
+
+
+CAPACITY = [
+    ('capacity-low-zero', {'vllm_bench_capacity_low': 0}, ['vllm_bench_capacity_low=0 and vllm_bench_capacity_high=64.0', '0 < low <= high']),
+    ('capacity-low-above-high', {'vllm_bench_capacity_low': 10, 'vllm_bench_capacity_high': 5}, ['vllm_bench_capacity_low=10']),
+    ('capacity-no-slo', {'vllm_bench_capacity_ttft_p99_ms': None, 'vllm_bench_capacity_tpot_p99_ms': None}, ['are both null']),
+    ('capacity-slo-negative', {'vllm_bench_capacity_ttft_p99_ms': -5}, ['vllm_bench_capacity_ttft_p99_ms=-5', 'above 0']),
+    ('capacity-precision-one', {'vllm_bench_capacity_precision': 1}, ['vllm_bench_capacity_precision=1 must be above 0 and below 1']),
+    ('capacity-mode', {'vllm_bench_capacity_mode': 'speed'}, ['vllm_bench_capacity_mode', 'rate, concurrency']),
+    ('capacity-runs-one', {'vllm_bench_capacity_max_runs': 1}, ['vllm_bench_capacity_max_runs=1 must be 2 or more']),
+]
+
+
+@pytest.mark.parametrize('settings,words', [c[1:] for c in CAPACITY], ids=[c[0] for c in CAPACITY])
+def test_capacity_rejects_before_the_warm_up(tmp_path, settings, words):
+    case_dir, dummy = case_folder(tmp_path)
+    extra = dict(badinput.bench_vars(case_dir), **settings)
+    rc, out = badinput.run_playbook('capacity.yml', case_dir, extra, badinput.inventory(case_dir))
+    badinput.check_rejected(rc, out, words, case_dir, None)
+    assert 'Warm up' not in out or 'skipping' in out.split('Warm up')[1][:300], 'the warm-up ran'
+    assert not os.path.exists(os.path.join(case_dir, 'reports', 'capacity-latest')), 'a capacity report was written'
+
+
+def test_capacity_settings_of_the_battery_reach_the_warm_up(tmp_path):
+    """The counterpart: the harness's settings pass the search's checks and reach the tripwire (a vllm that does not exist)."""
+    case_dir, dummy = case_folder(tmp_path)
+    rc, out = badinput.run_playbook('capacity.yml', case_dir, badinput.bench_vars(case_dir), badinput.inventory(case_dir))
+    assert rc != 0 and 'no-such-vllm' in out, out[-3000:]
+    assert 'Invalid vllm_bench' not in out
 
 
 @pytest.mark.parametrize('settings,words', [c[1:] for c in REDEPLOY], ids=[c[0] for c in REDEPLOY])
