@@ -131,7 +131,7 @@ def bar_chart(chart_id, title, ylabel, categories, series, width=720, height=360
     values = [v for dummy, vals in series for v in vals if v is not None]
     if not values or not categories:
         return '<p class="empty">%s: no data</p>' % escape(title)
-    left, right, top, bottom = 64, 150, 30, 110
+    left, right, top, bottom = 64, 175, 30, 110
     width = max(width, left + right + 28 * len(categories) * max(1, len(series)))
     pw, ph = width - left - right, height - top - bottom
     yticks = nice_ticks(0.0, max(values) * 1.05)

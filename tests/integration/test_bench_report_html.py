@@ -82,3 +82,56 @@ def test_report_renders_with_its_charts():
     width, height, colours = png_size_and_colours(shot)
     assert (width, height) == (1280, 2600)
     assert colours > 20, 'the screenshot looks blank'
+
+
+def render(name, html_text, height):
+    """Write the page, open it in headless Chromium: the rendered DOM and a screenshot under tests/output/<name>/."""
+    out = os.path.join(ROOT, 'tests', 'output', name)
+    os.makedirs(out, exist_ok=True)
+    html = os.path.join(out, 'report.html')
+    with open(html, 'w') as handle:
+        handle.write(html_text)
+    exe = chromium()
+    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1280,%d' % height]
+    dom = subprocess.run([exe] + flags + ['--dump-dom', 'file://' + html], capture_output=True, text=True, timeout=120, check=True).stdout
+    shot = os.path.join(out, 'report.png')
+    subprocess.run([exe] + flags + ['--screenshot=' + shot, 'file://' + html], capture_output=True, timeout=120, check=True)
+    width, dummy, colours = png_size_and_colours(shot)
+    assert width == 1280 and colours > 20, 'the screenshot looks blank'
+    return dom
+
+
+def test_capacity_report_renders_with_the_slo_line_and_the_capacity_marked():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import capacity
+    slo = {'ttft_p99_ms': 500.0, 'tpot_p99_ms': 50.0}
+    hostvars = {}
+    for host, knee, price in (('droplet-1', 12.0, 3.39), ('pod-1', 18.0, 2.69)):
+        def measure(x, knee=knee):
+            rate = knee * 1.4 if x == 'inf' else float(x)
+            ttft = 120.0 + max(0.0, rate - knee) * 900.0
+            return {'results': {'completed': 100, 'failed': 0, 'ttft_p99_ms': ttft, 'tpot_p99_ms': 20.0 + rate, 'duration_s': 100 / rate,
+                                'request_throughput_rps': min(rate, knee * 1.4), 'output_throughput_tok_s': min(rate, knee * 1.4) * 100,
+                                'total_output_tokens': 10000}, 'gpu': {'power_mean_w': 350.0}, 'seconds': 100 / rate}
+        found = dict(capacity.find_capacity(measure, slo, low=0.5, high=64), slo=slo, mode='rate')
+        found['row'] = capacity.node_summary(host, found, price, 'size_gpu_h100x1_80gb' if host.startswith('droplet') else 'gpu_H100_80GB_HBM3')
+        hostvars[host] = {'vllm_bench_capacity': found}
+    report = capacity.build_report(sorted(hostvars), hostvars, '2026-11-24T08:00:00+00:00')
+    dom = render('capacity-report', capacity.to_html(report, bench_report.html_page), 1800)
+    for chart in ('chart-capacity-ttft', 'chart-capacity-tpot', 'chart-capacity-nodes', 'chart-capacity-cost'):
+        assert 'id="%s"' % chart in dom, chart
+    assert dom.count('class="ref"') == 2 and dom.count('class="mark"') >= 4
+    assert 'size_gpu_h100x1_80gb' in dom and 'gpu_H100_80GB_HBM3' in dom
+
+
+def test_redeploy_report_renders_the_canary_comparison():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import redeploy_report
+    old = [{'scenario': 'canary-c8', 'results': {'output_throughput_tok_s': 1000.0, 'ttft_p99_ms': 100.0, 'failed': 0}}]
+    new = [{'scenario': 'canary-c8', 'results': {'output_throughput_tok_s': 230.0, 'ttft_p99_ms': 1400.0, 'failed': 0}}]
+    version = {'image': 'vllm/vllm-openai:v0.32.0', 'model': 'llama', 'fingerprint': 'a' * 12}
+    hostvars = {'n1': {'redeploy_before': version, 'redeploy_node': {
+        'outcome': 'rolled_back', 'runs': version, 'target': dict(version, fingerprint='b' * 12), 'cause': 'performance gate against n2',
+        'perf': {'against': 'n2 (old version, same run)', 'rows': bench_report.canary_rows(new, old, 0.1, 0.2)}}},
+        'n2': {'redeploy_before': version}}
+    dom = render('redeploy-report', redeploy_report.rollout_html(redeploy_report.rollout_report(['n1', 'n2'], hostvars)), 1400)
+    assert 'id="chart-canary-output"' in dom and 'id="chart-canary-p99"' in dom
+    assert dom.count('class="fail"') == 2 and 'rolled_back' in dom and 'not reached' in dom
