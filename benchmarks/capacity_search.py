@@ -6,11 +6,12 @@ p99 TTFT SLO twice, each step a real `vllm bench serve` run inside the serving c
 the vllm_bench role's exec runner does), parsed by the collection's own parser:
   - the collection's search (plugin_utils/capacity.find_capacity: saturation probe, bracket, bisect
     to 10 %);
-  - a linear scan of the same range at the same precision: request rates step, 2 x step, ... up to
-    the first miss, with step = 10 % of the capacity the search found (the scan is given the
-    answer's scale; a scan that must resolve 10 % anywhere in the range steps by 10 % of its
-    bottom and is far slower).
-Prints both runs' counts and wall times, the capacities found, and the ratios search / scan
+  - linear scans of the same range, up to their first miss: (resolution) from the range's bottom
+    in steps of the search's own final resolution (its lowest miss - its capacity: the same
+    precision it delivered); (scale) in steps of 10 % of the capacity found (a scan that is given
+    the answer's scale). A scan that must resolve 10 % anywhere in the range steps by 10 % of its
+    bottom; its run count is printed, not run.
+Prints each one's runs and wall time, the capacities found, and the ratios search / scan
 (goal <= 0.4).
 
 Part 2 (canary, --canary): two node containers (host network, the host's docker engine) serve
@@ -20,7 +21,7 @@ redeploy_max_ttft_rise 2.0, one 64-request scenario at 8 in flight); prints both
 the gate's added time per rollout.
 
 Run from the repository root after `make bed`:
-  .venv/bin/python benchmarks/capacity_search.py [--canary] [--ttft-ms 150] [--prompts 60]
+  .venv/bin/python benchmarks/capacity_search.py [--canary] [--ttft-ms 300] [--prompts 200] [--low 4]
 """
 import argparse
 import json
@@ -92,24 +93,29 @@ def part_search(args):
         t0 = time.time()
         found = capacity.find_capacity(make_measure(args, log), slo, low=args.low, high=args.high, precision=args.precision)
         search_s = time.time() - t0
-        step = round(args.precision * found['capacity'], 3)
-        scan_log = []
-        print('linear scan (step %s req/s = %d %% of the capacity found):' % (step, round(args.precision * 100)), flush=True)
-        t0 = time.time()
-        scan = capacity.linear_scan(make_measure(args, scan_log), slo, step, step, args.high)
-        scan_s = time.time() - t0
+        scans = {}
+        # (a) the scan given the answer's scale: step = precision x the capacity found, from that step;
+        # (b) the scan at the search's own final resolution (its last miss - its capacity), from low.
+        for name, step, start in (('scale', round(args.precision * found['capacity'], 3), None),
+                                  ('resolution', round(found['next_step']['x'] - found['capacity'], 3), args.low)):
+            print('linear scan (%s): step %s req/s from %s:' % (name, step, start or step), flush=True)
+            t0 = time.time()
+            scan = capacity.linear_scan(make_measure(args, []), slo, start or step, step, args.high)
+            scans[name] = dict(scan, seconds=time.time() - t0, step=step, start=start or step)
     finally:
         remove_containers(label=LABEL)
     out = {'search': {'runs': found['runs'], 'seconds': round(search_s, 1), 'capacity': found['capacity'],
                       'next_miss': (found.get('next_step') or {}).get('x'), 'stopped': found['stopped']},
-           'scan': {'runs': scan['runs'], 'seconds': round(scan_s, 1), 'capacity': scan['capacity'], 'step': step},
            'range_precision_scan_runs': int((found['capacity'] - args.low) / (args.precision * args.low)) + 2}
-    out['ratio_runs'] = round(found['runs'] / float(scan['runs']), 3)
-    out['ratio_seconds'] = round(search_s / scan_s, 3)
     print('\nsearch: %d runs in %.1f s -> capacity %s req/s (next step %s missed; %s)' % (
         found['runs'], search_s, found['capacity'], out['search']['next_miss'], found['stopped']))
-    print('linear scan: %d runs in %.1f s -> capacity %s req/s' % (scan['runs'], scan_s, scan['capacity']))
-    print('ratio search / scan: runs %.3f, wall time %.3f (goal <= 0.4)' % (out['ratio_runs'], out['ratio_seconds']))
+    for name, scan in scans.items():
+        out[name] = {'runs': scan['runs'], 'seconds': round(scan['seconds'], 1), 'capacity': scan['capacity'], 'step': scan['step'],
+                     'start': scan['start'], 'ratio_runs': round(found['runs'] / float(scan['runs']), 3),
+                     'ratio_seconds': round(search_s / scan['seconds'], 3)}
+        print('linear scan (%s, step %s from %s): %d runs in %.1f s -> capacity %s req/s; search / scan: runs %.3f, wall time %.3f'
+              ' (goal <= 0.4)' % (name, scan['step'], scan['start'], scan['runs'], scan['seconds'], scan['capacity'],
+                                  out[name]['ratio_runs'], out[name]['ratio_seconds']))
     print('a scan resolving %d %% anywhere in [%s, %s] (step %s req/s) would need %d runs to reach it' % (
         round(args.precision * 100), args.low, args.high, args.precision * args.low, out['range_precision_scan_runs']))
     return out
@@ -161,11 +167,11 @@ def part_canary(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--ttft-ms', type=float, default=150.0)
-    parser.add_argument('--prompts', type=int, default=60)
+    parser.add_argument('--ttft-ms', type=float, default=300.0)
+    parser.add_argument('--prompts', type=int, default=200)
     parser.add_argument('--input-len', type=int, default=256)
     parser.add_argument('--output-len', type=int, default=64)
-    parser.add_argument('--low', type=float, default=1.0)
+    parser.add_argument('--low', type=float, default=4.0)
     parser.add_argument('--high', type=float, default=128.0)
     parser.add_argument('--precision', type=float, default=0.1)
     parser.add_argument('--canary', action='store_true', help='also time a 2-node rollout with and without the canary gate')

@@ -23,36 +23,17 @@ description:
   - Runs on the controller only (an action plugin); in check mode it writes nothing.
 author:
   - inferops engineers (@inferops)
-attributes:
-  action:
-    support: full
-    description: Runs as an action plugin on the controller.
-  check_mode:
-    support: full
-    description: Builds the report, writes no file.
-  diff_mode:
-    support: none
-    description: No diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.report
 options:
   hosts:
     description: The benchmarked hosts.
     type: list
     elements: str
     required: true
-  root:
-    description: The folder that holds the timestamped report folders.
-    type: path
-    required: true
-  stamp:
-    description: The report folder's suffix; the current UTC time by default.
-    type: str
   baseline:
     description: A previous C(results.json) to compare with.
     type: path
-  latest_link:
-    description: Point C(<root>/bench-latest) at the new folder.
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""

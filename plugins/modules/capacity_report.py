@@ -21,33 +21,14 @@ description:
   - Then points C(<root>/capacity-latest) at it. Runs on the controller only; in check mode it writes nothing.
 author:
   - inferops engineers (@inferops)
-attributes:
-  action:
-    support: full
-    description: Runs as an action plugin on the controller.
-  check_mode:
-    support: full
-    description: Builds the report, writes no file.
-  diff_mode:
-    support: none
-    description: No diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.report
 options:
   hosts:
     description: The searched hosts.
     type: list
     elements: str
     required: true
-  root:
-    description: The folder that holds the timestamped report folders.
-    type: path
-    required: true
-  stamp:
-    description: The report folder's suffix; the current UTC time by default.
-    type: str
-  latest_link:
-    description: Point C(<root>/capacity-latest) at the new folder.
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""

@@ -22,33 +22,14 @@ description:
   - Runs on the controller only (an action plugin); in check mode it builds the report and writes nothing.
 author:
   - inferops engineers (@inferops)
-attributes:
-  action:
-    support: full
-    description: Runs as an action plugin on the controller.
-  check_mode:
-    support: full
-    description: Builds and returns the report, writes no file.
-  diff_mode:
-    support: none
-    description: No diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.report
 options:
   hosts:
     description: The hosts that were checked (for example C(groups['gpu_nodes'])).
     type: list
     elements: str
     required: true
-  root:
-    description: The folder that holds the timestamped report folders.
-    type: path
-    required: true
-  stamp:
-    description: The report folder's suffix; the current UTC time (C(20261122T064500Z)) by default.
-    type: str
-  latest_link:
-    description: Point C(<root>/preflight-latest) at the new folder.
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""

@@ -25,33 +25,14 @@ description:
   - Runs on the controller only (an action plugin); in check mode it builds the summary and writes nothing.
 author:
   - inferops engineers (@inferops)
-attributes:
-  action:
-    support: full
-    description: Runs as an action plugin on the controller.
-  check_mode:
-    support: full
-    description: Builds and returns the summary, writes no file.
-  diff_mode:
-    support: none
-    description: No diff.
+extends_documentation_fragment:
+  - inferops.gpu_inference.report
 options:
   hosts:
     description: The nodes of the rollout, in rollout order.
     type: list
     elements: str
     required: true
-  root:
-    description: The folder that holds the timestamped report folders.
-    type: path
-    required: true
-  stamp:
-    description: The report folder's suffix; the current UTC time by default. Give the same one for every batch.
-    type: str
-  latest_link:
-    description: Point C(<root>/redeploy-latest) at the folder.
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""

@@ -126,7 +126,8 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
             miss_step = step
     # Bisect.
     while ok_step and miss_step and not _close(mode, ok_step['x'], miss_step['x'], precision) and len(steps) < max_runs:
-        mid = (ok_step['x'] + miss_step['x']) / 2.0
+        # Rates are bisected geometrically (the precision is relative), concurrencies arithmetically.
+        mid = (ok_step['x'] + miss_step['x']) / 2.0 if mode == 'concurrency' else math.sqrt(ok_step['x'] * miss_step['x'])
         if _level(mode, mid) in (ok_step['x'], miss_step['x']):
             break
         step = run(mid, 'bisect')
