@@ -31,3 +31,68 @@ def test_a_baseline_of_several_hosts_is_averaged_and_a_missing_scenario_misses()
     assert [r for r in rows if r['metric'] == 'output tok/s'][0]['old'] == 800.0
     assert rows[-1] == {'scenario': 'other', 'metric': 'ran', 'old': None, 'new': None, 'bound': None, 'ok': False,
                         'why': 'the old version has no run of this scenario'}
+
+
+METRICS_BEFORE = '# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{model_name="m"} 100.0\n' \
+                 '# TYPE vllm:num_preemptions_total counter\nvllm:num_preemptions_total{model_name="m"} 1.0\n'
+METRICS_AFTER = '# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{model_name="m"} 420.0\n' \
+                '# TYPE vllm:num_preemptions_total counter\nvllm:num_preemptions_total{model_name="m"} 3.0\n' \
+                '# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{model_name="m"} 0.25\n'
+
+
+def run(name, tok_s=500.0, ttft=200.0, failed=0, **item):
+    return {'item': dict(name=name, num_prompts=10, request_rate='inf', **item), 'seconds': 3.2, 'raw_json': '/r/%s.json' % name,
+            'bench': {'completed': 10 - failed, 'failed': failed, 'output_throughput_tok_s': tok_s, 'ttft_p99_ms': ttft},
+            'gpu': {'samples': 4, 'util_mean_pct': 70.0, 'series': [{'t': 0.0, 'util_pct': 60.0}, {'t': 0.5, 'util_pct': None}]},
+            'server_metrics': {'before': METRICS_BEFORE, 'after': METRICS_AFTER}}
+
+
+def test_records_keep_settings_results_gpu_metrics_deltas_and_cost():
+    recs = bench_report.records([run('burst', max_concurrency=4, ignored='x'), {'item': {'name': 'broken'}, 'failed': True, 'msg': 'boom'}],
+                                'n1', price_per_hour=3.6)
+    ok, broken = recs
+    assert ok['settings'] == {'num_prompts': 10, 'request_rate': 'inf', 'max_concurrency': 4}
+    assert ok['gpu'] == {'samples': 4, 'util_mean_pct': 70.0} and ok['gpu_series'] == [(0.0, 60.0)]
+    assert ok['server_metrics']['generation_tokens'] == 320.0 and ok['server_metrics']['preemptions'] == 2.0
+    assert ok['server_metrics']['kv_cache_usage_after'] == 0.25
+    assert ok['cost_per_million_output_tokens'] == 2.0  # 3.6 $/h / (500 tok/s x 3600 s) x 1e6
+    assert broken == {'host': 'n1', 'scenario': 'broken', 'error': 'boom', 'settings': {}, 'results': {}}
+
+
+def test_gate_misses_name_the_gate_the_limit_and_the_value():
+    recs = bench_report.records([run('a', tok_s=400.0, ttft=900.0, failed=1), run('b')], 'n1')
+    baseline = bench_report.records([run('a', tok_s=1000.0), run('b', tok_s=500.0)], 'n1')
+    misses = bench_report.gate_misses(recs, {'ttft_p99_ms': 500, 'failed_requests': 0, 'throughput_factor': 0.9, 'baseline': baseline})
+    assert [(m['scenario'], m['gate'], m['limit'], m['value']) for m in misses] == [
+        ('a', 'p99 TTFT (ms) <=', 500.0, 900.0), ('a', 'failed requests <=', 0, 1), ('a', 'output tok/s >= baseline x 0.9', 900.0, 400.0)]
+    assert bench_report.gate_misses(recs, {'ttft_p99_ms': None, 'failed_requests': None}) == []
+    table = bench_report.miss_table(misses)
+    assert table.splitlines()[0] == '| host | scenario | gate | limit | value |' and '| n1 | a | p99 TTFT (ms) <= | 500.0 | 900.0 |' in table
+
+
+def test_scenario_and_sweep_problems_name_the_item_the_value_and_what_is_allowed():
+    problems = bench_report.scenario_problems([{'name': 'ok', 'num_prompts': 1}, {'name': 'x y', 'num_prompts': 0, 'request_rate': -1,
+                                                                                 'colour': 'red'}, {'name': 'ok', 'num_prompts': 2}])
+    assert 'vllm_bench_scenarios[1] has unknown key(s) colour' in problems[0]
+    assert any('vllm_bench_scenarios[1].name="x y" must be 1 to 64 letters' in p for p in problems)
+    assert 'vllm_bench_scenarios[1].num_prompts=0 must be a whole number of 1 or more' in problems
+    assert 'vllm_bench_scenarios[1].request_rate=-1 must be a positive number or inf' in problems
+    assert 'vllm_bench_scenarios[2].name=ok is used twice' in problems
+    assert bench_report.scenario_problems('nope') == ['vllm_bench_scenarios must be a list of scenarios (dictionaries)']
+    assert bench_report.sweep_problems([1, 0, 1]) == [
+        'vllm_bench_concurrency_sweep[1]=0 must be a whole number of 1 or more (concurrent requests)',
+        'vllm_bench_concurrency_sweep=[1, 0, 1] lists a level twice']
+    assert bench_report.sweep_scenario(4, 2, 64, 16) == {'name': 'concurrency-4', 'num_prompts': 8, 'max_concurrency': 4,
+                                                         'request_rate': 'inf', 'input_len': 64, 'output_len': 16}
+
+
+def test_csv_markdown_and_html_hold_every_record():
+    recs = bench_report.records([run('a'), run('b', tok_s=250.0)], 'n1', 1.0)
+    report = {'generated': 'now', 'hosts': ['n1'], 'records': recs, 'misses': [], 'baseline': recs[:1]}
+    lines = bench_report.to_csv(recs).splitlines()
+    assert lines[0].split(',') == list(bench_report.CSV_COLUMNS) and len(lines) == 3 and lines[2].startswith('n1,b,10,inf')
+    md = bench_report.to_markdown(report)
+    assert '| n1 | b | 10 | inf | - | 10 | 0 | 250.0 |' in md and '## Against the baseline' in md
+    html = bench_report.to_html(report)
+    assert html.count('<svg ') == 3 and html.count('class="empty"') == 3  # no sweep, TPOT or ITL data: said, not drawn
+    assert 'id="baseline"' in html and '<pre>' not in html  # no raw Markdown dump
