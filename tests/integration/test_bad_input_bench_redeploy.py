@@ -148,3 +148,13 @@ def test_redeploy_rejects_before_any_node_changes(tmp_path, settings, words):
                                     env={'NVIDIA_SMI_DOUBLE_PROFILE': '{"gpus": 2}'})
     badinput.check_rejected(rc, out, words, case_dir, badinput.containers())
     assert 'Invalid redeploy settings' in out
+
+
+def test_capacity_search_reaches_its_runs_without_printing_the_api_key(tmp_path):
+    """Without the warm-up, the search's first step (vllm_bench called by the vllm_capacity action) meets the tripwire;
+    at -vvv the API key the action passes to every step is printed nowhere."""
+    case_dir, dummy = case_folder(tmp_path)
+    extra = dict(badinput.bench_vars(case_dir), vllm_bench_warmup=False)
+    rc, out = badinput.run_playbook('capacity.yml', case_dir, extra, badinput.inventory(case_dir))
+    assert rc != 0 and 'vllm_capacity on node1: a benchmark run broke' in out and 'no-such-vllm' in out, out[-3000:]
+    assert badinput.API_KEY not in out
