@@ -71,8 +71,8 @@ def test_gate_misses_name_the_gate_the_limit_and_the_value():
 
 
 def test_scenario_and_sweep_problems_name_the_item_the_value_and_what_is_allowed():
-    problems = bench_report.scenario_problems([{'name': 'ok', 'num_prompts': 1}, {'name': 'x y', 'num_prompts': 0, 'request_rate': -1,
-                                                                                 'colour': 'red'}, {'name': 'ok', 'num_prompts': 2}])
+    bad = {'name': 'x y', 'num_prompts': 0, 'request_rate': -1, 'colour': 'red'}
+    problems = bench_report.scenario_problems([{'name': 'ok', 'num_prompts': 1}, bad, {'name': 'ok', 'num_prompts': 2}])
     assert 'vllm_bench_scenarios[1] has unknown key(s) colour' in problems[0]
     assert any('vllm_bench_scenarios[1].name="x y" must be 1 to 64 letters' in p for p in problems)
     assert 'vllm_bench_scenarios[1].num_prompts=0 must be a whole number of 1 or more' in problems
