@@ -15,7 +15,6 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import capacity
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.bench_report import html_page
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
     REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
 
@@ -32,7 +31,7 @@ class ActionModule(ActionBase):
         folder = report_folder(args['root'], 'capacity', args['stamp'] or utc_stamp(now))
         paths = dict((name, os.path.realpath(os.path.join(folder, name))) for name in ('results.json', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, nodes=report['nodes'], types=report['types'],
-                      table=capacity.to_markdown(report).split('## Per node (', maxsplit=1)[0].splitlines()[6:])
+                      table=capacity.type_table(report))
         return publish(result, self._task.check_mode, args, 'capacity', folder, {
             'results.json': json.dumps(report, indent=2, sort_keys=True, default=str) + '\n',
-            'summary.md': capacity.to_markdown(report), 'report.html': capacity.to_html(report, html_page)}, 'capacity report')
+            'summary.md': capacity.to_markdown(report), 'report.html': capacity.to_html(report)}, 'capacity report')

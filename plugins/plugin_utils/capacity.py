@@ -31,6 +31,7 @@ import math
 from html import escape
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.bench_report import html_page
 
 MODES = ('rate', 'concurrency')
 
@@ -214,17 +215,22 @@ def _unit(report):
     return 'req/s' if report['mode'] == 'rate' else 'concurrent requests'
 
 
-def to_markdown(report):
-    slo = report['slo']
-    lines = ['# Capacity at SLO', '', 'The highest %s with no failed request, p99 TTFT <= %s ms and p99 TPOT <= %s ms. Generated %s.' % (
-        'request rate' if report['mode'] == 'rate' else 'concurrency', _f(slo.get('ttft_p99_ms'), 0), _f(slo.get('tpot_p99_ms'), 0),
-        report['generated']), '', '## Per node type', '',
-        '| type | nodes | lowest capacity | mean capacity | output tok/s | $ per M output tokens | J per output token |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+def type_table(report):
+    """The per-type table, as Markdown lines (the summary's first table; capacity.yml prints it)."""
+    lines = ['| type | nodes | lowest capacity | mean capacity | output tok/s | $ per M output tokens | J per output token |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     for t in report['types']:
         lines.append('| %s | %d | %s | %s | %s | %s | %s |' % (
             t['type'], t['nodes'], _f(t['capacity_min']), _f(t['capacity_mean']), _f(t['output_tok_s_mean'], 1),
             _f(t['cost_per_million_output_tokens'], 3), _f(t['joules_per_output_token'], 3)))
+    return lines
+
+
+def to_markdown(report):
+    slo = report['slo']
+    lines = ['# Capacity at SLO', '', 'The highest %s with no failed request, p99 TTFT <= %s ms and p99 TPOT <= %s ms. Generated %s.' % (
+        'request rate' if report['mode'] == 'rate' else 'concurrency', _f(slo.get('ttft_p99_ms'), 0), _f(slo.get('tpot_p99_ms'), 0),
+        report['generated']), '', '## Per node type', ''] + type_table(report)
     lines += ['', '## Per node (%s)' % _unit(report), '',
               '| node | type | capacity | next step (missed) | output tok/s | p99 TTFT ms | p99 TPOT ms | $ per M output tokens'
               ' | J per output token | runs | stopped |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
@@ -244,8 +250,7 @@ def to_markdown(report):
     return '\n'.join(lines) + '\n'
 
 
-def to_html(report, page):
-    """page(title, body parts) -> the HTML page (bench_report.html_page, the reports' shared look)."""
+def to_html(report):
     slo, unit = report['slo'], _unit(report)
     charts = []
     for key, label in (('ttft_p99_ms', 'p99 TTFT'), ('tpot_p99_ms', 'p99 TPOT')):
@@ -278,7 +283,7 @@ def to_html(report, page):
         r['host'], r.get('type'), r.get('capacity'), r.get('next_miss'), r.get('output_tok_s'), r.get('ttft_p99_ms'),
         r.get('tpot_p99_ms'), r.get('cost_per_million_output_tokens'), r.get('joules_per_output_token'), r.get('runs'),
         r.get('stopped'))) for r in report['nodes']]
-    return page('Capacity at SLO', [
+    return html_page('Capacity at SLO', [
         '<p id="summary">The highest %s with no failed request, p99 TTFT &le; %s ms and p99 TPOT &le; %s ms. Generated %s.</p>' % (
             'request rate' if report['mode'] == 'rate' else 'concurrency', _f(slo.get('ttft_p99_ms'), 0),
             _f(slo.get('tpot_p99_ms'), 0), escape(report['generated'])),

@@ -116,7 +116,7 @@ def test_capacity_report_renders_with_the_slo_line_and_the_capacity_marked():
         found['row'] = capacity.node_summary(host, found, price, 'size_gpu_h100x1_80gb' if host.startswith('droplet') else 'gpu_H100_80GB_HBM3')
         hostvars[host] = {'vllm_bench_capacity': found}
     report = capacity.build_report(sorted(hostvars), hostvars, '2026-11-24T08:00:00+00:00')
-    dom = render('capacity-report', capacity.to_html(report, bench_report.html_page), 1800)
+    dom = render('capacity-report', capacity.to_html(report), 1800)
     for chart in ('chart-capacity-ttft', 'chart-capacity-tpot', 'chart-capacity-nodes', 'chart-capacity-cost'):
         assert 'id="%s"' % chart in dom, chart
     assert dom.count('class="ref"') == 2 and dom.count('class="mark"') >= 4

@@ -103,6 +103,6 @@ def test_the_report_marks_the_capacity_and_draws_the_slo():
     found['row'] = capacity.node_summary('n1', found, 2.0, 'gpu_H100')
     report = capacity.build_report(['n1', 'n2'], {'n1': {'vllm_bench_capacity': found}}, '2026-11-24T00:00:00+00:00')
     assert [r['host'] for r in report['nodes']] == ['n1', 'n2'] and report['nodes'][1]['capacity'] is None
-    html = capacity.to_html(report, lambda title, body: '\n'.join(body))
+    html = capacity.to_html(report)
     assert 'id="chart-capacity-ttft"' in html and 'SLO 500 ms' in html and 'class="mark"' in html
     assert '| n1 | gpu_H100 |' in capacity.to_markdown(report)
