@@ -58,7 +58,7 @@ def main():
         'vllm_server_hf_cache_dir': work + '/hf', 'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g',
     }
     cmd = [os.path.join(bindir, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-           '-e', 'ansible_python_interpreter=' + sys.executable, '-e', 'deploy_hosts=localhost',
+           '-e', 'ansible_python_interpreter=' + sys.executable, '-e', 'inferops_hosts=localhost',
            '-e', json.dumps(extra), 'playbooks/deploy.yml']
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'))

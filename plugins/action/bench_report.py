@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
-    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
+    REPORT_ARGUMENT_SPEC, publish, report_folder)
 
 
 class ActionModule(ActionBase):
@@ -37,7 +37,7 @@ class ActionModule(ActionBase):
                 return result
         hostvars = task_vars.get('hostvars') or {}
         report = bench_report.build_report(args['hosts'], hostvars, now.isoformat(timespec='seconds'), baseline)
-        folder = report_folder(args['root'], 'bench', args['stamp'] or utc_stamp(now))
+        folder = report_folder(args, 'bench', task_vars, now)
         paths = dict((name, os.path.realpath(os.path.join(folder, name)))
                      for name in ('results.json', 'results.csv', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, misses=report['misses'],

@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import capacity
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
-    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
+    REPORT_ARGUMENT_SPEC, publish, report_folder)
 
 
 class ActionModule(ActionBase):
@@ -28,7 +28,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         now = datetime.datetime.now(datetime.timezone.utc)
         report = capacity.build_report(args['hosts'], task_vars.get('hostvars') or {}, now.isoformat(timespec='seconds'))
-        folder = report_folder(args['root'], 'capacity', args['stamp'] or utc_stamp(now))
+        folder = report_folder(args, 'capacity', task_vars, now)
         paths = dict((name, os.path.realpath(os.path.join(folder, name))) for name in ('results.json', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, nodes=report['nodes'], types=report['types'],
                       table=capacity.type_table(report))

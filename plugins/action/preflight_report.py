@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.preflight_report import (
     preflight_fleet_report, preflight_markdown)
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
-    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
+    REPORT_ARGUMENT_SPEC, publish, report_folder)
 
 
 class ActionModule(ActionBase):
@@ -33,7 +33,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         hostvars = task_vars.get('hostvars') or {}
         report = preflight_fleet_report([h for h in args['hosts'] if h in hostvars], hostvars)
-        folder = report_folder(args['root'], 'preflight', args['stamp'] or utc_stamp())
+        folder = report_folder(args, 'preflight', task_vars)
         result.update(
             changed=True, report=report, dir=os.path.realpath(folder),
             json_path=os.path.realpath(os.path.join(folder, 'report.json')),

@@ -21,7 +21,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.redeploy_report import (
     rollout_html, rollout_markdown, rollout_report, rollout_table)
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_files import (
-    REPORT_ARGUMENT_SPEC, publish, report_folder, utc_stamp)
+    REPORT_ARGUMENT_SPEC, publish, report_folder)
 
 
 class ActionModule(ActionBase):
@@ -33,7 +33,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         report = rollout_report(args['hosts'], task_vars.get('hostvars') or {})
-        folder = report_folder(args['root'], 'redeploy', args['stamp'] or utc_stamp())
+        folder = report_folder(args, 'redeploy', task_vars)
         result.update(changed=False, report=report, table=rollout_table(report), dir=os.path.realpath(folder),
                       json_path=os.path.realpath(os.path.join(folder, 'summary.json')),
                       markdown_path=os.path.realpath(os.path.join(folder, 'summary.md')))

@@ -24,9 +24,11 @@ attributes:
     description: No diff.
 options:
   root:
-    description: The folder that holds the timestamped report folders.
+    description:
+      - The folder that holds the timestamped report folders.
+      - By default the environment variable C(INFEROPS_REPORT_DIR), else C(reports/) beside the playbook's folder
+        (C(<playbook_dir>/../reports)).
     type: path
-    required: true
   stamp:
     description: The report folder's suffix; the current UTC time (such as C(20261122T064500Z)) by default.
     type: str

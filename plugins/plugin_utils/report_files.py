@@ -21,8 +21,23 @@ def utc_stamp(now=None):
     return (now or datetime.datetime.now(datetime.timezone.utc)).strftime('%Y%m%dT%H%M%SZ')
 
 
-def report_folder(root, kind, stamp):
-    return os.path.join(root, '%s-%s' % (kind, stamp))
+# Where reports go when a task names no root: $INFEROPS_REPORT_DIR, else reports/ beside the
+# playbooks folder (the collection's own playbooks/ -> reports/ at the checkout's top).
+REPORT_DIR_ENV = 'INFEROPS_REPORT_DIR'
+
+
+def default_root(task_vars, environ=None):
+    environ = os.environ if environ is None else environ
+    if environ.get(REPORT_DIR_ENV):
+        return environ[REPORT_DIR_ENV]
+    return os.path.normpath(os.path.join(task_vars.get('playbook_dir') or os.getcwd(), '..', 'reports'))
+
+
+def report_folder(args, kind, task_vars, now=None):
+    """The new report's folder, <root>/<kind>-<stamp>; fills in args' root and stamp where not given."""
+    args['root'] = args.get('root') or default_root(task_vars)
+    args['stamp'] = args.get('stamp') or utc_stamp(now)
+    return os.path.join(args['root'], '%s-%s' % (kind, args['stamp']))
 
 
 def _replace(path, text):
@@ -48,7 +63,7 @@ def write_report(root, kind, folder, files, latest_link=True):
 # The options every report action takes (bench_report adds its baseline).
 REPORT_ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str', required=True),
-    root=dict(type='path', required=True),
+    root=dict(type='path'),
     stamp=dict(type='str'),
     latest_link=dict(type='bool', default=True),
 )
