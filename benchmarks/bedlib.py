@@ -13,6 +13,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 NODE_IMAGE = 'inferops/node:bookworm'
 
 
+def setup(bed=True):
+    """Set up what `make demo` / `make test` set up and the benchmarks need, so that they also run
+    after `make clean` or on a fresh machine: the collection link (and the Docker engine and test
+    images, which `make bed` builds once and reuses while their inputs are unchanged)."""
+    subprocess.run(['make', '-s', 'collection'] + (['bed'] if bed else []), cwd=ROOT, check=True)
+
+
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 

@@ -31,17 +31,12 @@ import sys
 import tempfile
 import time
 
-from bedlib import ROOT, ansible_env, health_ok, remove_containers, start_host_nodes
+from bedlib import ROOT, ansible_env, health_ok, remove_containers, setup, start_host_nodes
 
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 SERVER = 'inferops-capbench-vllm'
 PORT = 19301
 LABEL = 'inferops.bench.capacity=1'
-
-
-def setup():
-    """What `make demo`/`make test` set up and this script needs: the collection link."""
-    subprocess.run(['make', '-s', 'collection'], cwd=ROOT, check=True)
 
 
 def start_server():

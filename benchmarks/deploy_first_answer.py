@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from bedlib import ROOT, health_ok, started_at
+from bedlib import ROOT, health_ok, setup, started_at
 
 NAME = 'inferops-bench-deploy'
 PORT = 18201
@@ -48,6 +48,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--log', help="write the last round's playbook output here")
     args = parser.parse_args()
+    setup()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-deploy-')
     extra = {

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from bedlib import NODE_IMAGE, ROOT, ansible_env, remove_containers, sh, start_host_nodes
+from bedlib import NODE_IMAGE, ROOT, ansible_env, remove_containers, setup, sh, start_host_nodes
 
 SERVER_IMAGE = 'inferops/vllm-double:bench'
 PREFIX = 'inferops-noop-node-'
@@ -85,6 +85,7 @@ def main():
     parser.add_argument('--nodes', type=int, default=20)
     parser.add_argument('--rounds', type=int, default=3)
     args = parser.parse_args()
+    setup()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-noop-')
     cleanup()

@@ -16,8 +16,11 @@ import statistics
 import sys
 import time
 
+from bedlib import setup
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
+setup(bed=False)  # the collection link, before the import below
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_bench_output import parse_json  # noqa: E402
 
 

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from bedlib import setup
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 IMAGE = 'inferops/node:bookworm'
 PREFIX = 'inferops-bench-node-'
@@ -119,6 +121,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--keep', action='store_true', help='leave the node containers running')
     args = parser.parse_args()
+    setup()
     counts = [int(n) for n in args.nodes.split(',')]
     results = [(n,) + measure(n, args.rounds, args.keep) for n in counts]
     if len(results) > 1:

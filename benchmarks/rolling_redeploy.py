@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from bedlib import ROOT, ansible_env, health_ok, remove_containers, start_host_nodes, started_at
+from bedlib import ROOT, ansible_env, health_ok, remove_containers, setup, start_host_nodes, started_at
 
 PREFIX = 'inferops-roll-node-'
 SERVER_PREFIX = 'inferops-roll-vllm-'
@@ -63,6 +63,7 @@ def main():
     parser.add_argument('--nodes', type=int, default=3)
     parser.add_argument('--log', help='write the timed playbook output here (with ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks: per-task times)')
     args = parser.parse_args()
+    setup()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-roll-')
     cleanup()

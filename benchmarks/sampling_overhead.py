@@ -27,6 +27,8 @@ import sys
 import time
 import urllib.request
 
+from bedlib import setup
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 NAME, PORT, DCGM_PORT = 'inferops-bench-sampling', 18211, 19411
 
@@ -55,6 +57,7 @@ def main():
     parser.add_argument('--prompts', type=int, default=100)
     parser.add_argument('--interval-ms', type=int, default=500, help='sampling interval (the role default is 500)')
     args = parser.parse_args()
+    setup()
     bindir = os.path.dirname(sys.executable)
     subprocess.run(['docker', 'rm', '-f', NAME], capture_output=True, check=False)
     subprocess.run(['docker', 'run', '-d', '--name', NAME, '-p', '127.0.0.1:%d:8000' % PORT, '--shm-size', '1g',

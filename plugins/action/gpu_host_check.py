@@ -4,73 +4,57 @@
 
 """Action for inferops.gpu_inference.gpu_host_check: validate, read the node, judge.
 
-One task per host does what took five (assert, gpu_host_info, set_fact, debug, fail): the
-settings are checked on the controller before anything runs on the node, the node is read by
-one run of gpu_host_info, and the observations are judged on the controller.
+One task per host: the settings are checked on the controller before anything runs on the
+node, the node is read by one run of gpu_host_info (what to read follows from the settings),
+and the observations are judged on the controller. The settings' keys are the role's
+variable names less the prefix, one direction only.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import (
-    DEFAULTS, check_line, checks_summary, gpu_host_checks, settings_problems)
+    check_line, checks_summary, gather_args, gpu_host_checks, settings_problems)
 
 GATHER_MODULE = 'inferops.gpu_inference.gpu_host_info'
-FAIL_ON = ('fail', 'warn', 'never')
-# The role's variables are gpu_host_check_<key>, but for these two.
-ROLE_NAMES = {'gpu_count': 'expected_gpu_count', 'dcgm_metrics': 'dcgm_exporter_metrics'}
 FACTS = 'gpu_host_check_'
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('gather', 'expect', 'fail_on', 'defer_failure', 'name_prefix'))
+    _VALID_ARGS = frozenset(('settings', 'name_prefix'))
     _requires_connection = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        args_spec = dict(
-            gather=dict(type='dict', default={}),
-            expect=dict(type='dict', default={}),
-            fail_on=dict(type='str', default='fail', choices=list(FAIL_ON)),
-            defer_failure=dict(type='bool', default=False),
+        dummy, args = self.validate_argument_spec(argument_spec=dict(
+            settings=dict(type='dict', required=True),
             name_prefix=dict(type='str', default=''),
-        )
-        dummy, args = self.validate_argument_spec(argument_spec=args_spec)
-        prefix = args['name_prefix']
-        expect = dict(args['expect'])
-        unknown = sorted(set(expect) - set(DEFAULTS))
-        settings = dict(expect)
-        port = re.match(r'^[a-z]+://[^/]*:([0-9]+)(/|$)', args['gather'].get('dcgm_exporter_url') or '')
-        if port:
-            settings['dcgm_exporter_port'] = port.group(1)
-        problems = ['unknown expectation(s) %s; allowed: %s' % (', '.join(unknown), ', '.join(sorted(DEFAULTS)))] if unknown else []
-        problems += settings_problems(settings, lambda key: prefix + ROLE_NAMES.get(key, key) if prefix else key)
+        ))
+        settings = args['settings']
+        host = task_vars.get('inventory_hostname')
+        problems = settings_problems(settings, args['name_prefix'])
         if problems:
             result.update(failed=True, gathered=False,
-                          msg='Invalid gpu_host_check settings for %s (nothing was run on the host): %s'
-                              % (task_vars.get('inventory_hostname'), '; '.join(problems)))
+                          msg='Invalid gpu_host_check settings for %s (nothing was run on the host): %s' % (host, '; '.join(problems)))
             return result
 
-        info = self._execute_module(module_name=GATHER_MODULE, module_args=args['gather'], task_vars=task_vars)
+        info = self._execute_module(module_name=GATHER_MODULE, module_args=gather_args(settings), task_vars=task_vars)
         if info.get('failed'):
-            result.update(failed=True, gathered=False, msg='%s failed on %s: %s' % (
-                GATHER_MODULE, task_vars.get('inventory_hostname'), info.get('msg')))
+            result.update(failed=True, gathered=False, msg='%s failed on %s: %s' % (GATHER_MODULE, host, info.get('msg')))
             return result
         for key in ('invocation', '_ansible_parsed', 'changed', 'warnings', 'deprecations'):
             info.pop(key, None)
         try:
-            checks = gpu_host_checks(info, expect)
+            checks = gpu_host_checks(info, settings)
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
             return result
         summary = checks_summary(checks)
-        fail_on = args['fail_on']
+        fail_on = settings['fail_on']
         should_fail = bool((fail_on == 'fail' and summary['fail'])
                            or (fail_on == 'warn' and (summary['fail'] + summary['warn'])))
         lines = [check_line(c) for c in checks if c['status'] in ('fail', 'warn')]
@@ -83,8 +67,7 @@ class ActionModule(ActionBase):
         )
         if lines:
             result['warnings'] = lines
-        if should_fail and not args['defer_failure']:
+        if should_fail and not settings['defer_failure']:
             result.update(failed=True, msg='%s: preflight failed (%d failed, %d warned; fail_on=%s): %s' % (
-                task_vars.get('inventory_hostname'), len(summary['failed']), len(summary['warned']), fail_on,
-                ' | '.join(lines)))
+                host, len(summary['failed']), len(summary['warned']), fail_on, ' | '.join(lines)))
         return result

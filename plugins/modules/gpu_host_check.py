@@ -16,8 +16,8 @@ description:
   - Checks the settings on the controller and fails, naming each bad setting, before anything
     runs on the node.
   - Reads the node with one run of M(inferops.gpu_inference.gpu_host_info) (one C(nvidia-smi)
-    query for all GPU fields), then judges the observations on the controller as the
-    P(inferops.gpu_inference.gpu_host_checks#filter) filter does.
+    query for all GPU fields; what else it reads follows from the settings), then judges the
+    observations on the controller.
   - Sets the facts C(gpu_host_check_results), C(gpu_host_check_summary), C(gpu_host_check_gpus),
     C(gpu_host_check_info) and C(gpu_host_check_should_fail), which the fleet report of
     C(playbooks/preflight.yml) reads; warns with one line per failing or warning check.
@@ -33,29 +33,19 @@ attributes:
     support: full
     description: Runs as an action plugin on the controller.
 options:
-  gather:
-    description: Options passed to M(inferops.gpu_inference.gpu_host_info) as they are.
-    type: dict
-    default: {}
-  expect:
+  settings:
     description:
-      - What the host must have; the keys of the P(inferops.gpu_inference.gpu_host_checks#filter)
-        filter's O(inferops.gpu_inference.gpu_host_checks#filter:expect). Unknown keys fail.
+      - Every setting of the P(inferops.gpu_inference.gpu_host_check#role) role, under the role's variable
+        name less its C(gpu_host_check_) prefix (V(expected_gpu_count), V(dcgm_exporter_port), V(fail_on), ...).
+        Their meanings and defaults are the role's (C(ansible-doc -t role inferops.gpu_inference.gpu_host_check)),
+        which keeps them in one place; a missing or unknown key fails, naming it.
+      - Use the role; this is what it runs.
     type: dict
-    default: {}
-  fail_on:
-    description: Fail on any failed check (V(fail)), any failed or warned check (V(warn)), or never.
-    type: str
-    choices: [fail, warn, never]
-    default: fail
-  defer_failure:
-    description: Judge and set the facts but do not fail, so that a fleet report can be written first.
-    type: bool
-    default: false
+    required: true
   name_prefix:
     description:
       - Put before each setting's name in error messages. The role sets C(gpu_host_check_) so that
-        errors name its variables (C(gpu_count) is then named C(gpu_host_check_expected_gpu_count)).
+        errors name its variables.
     type: str
     default: ""
 seealso:
@@ -64,26 +54,23 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Preflight an 8-GPU H100 node with a recent driver, without failing the play
-  inferops.gpu_inference.gpu_host_check:
-    gather:
-      dcgm_exporter_url: http://127.0.0.1:9400/metrics
-      container_engines: [docker]
-    expect:
-      gpu_count: 8
-      gpu_model_pattern: H100
-      min_driver_version: "550.54.15"
-    fail_on: never
-  register: preflight
+- name: Preflight an 8-GPU H100 node with a recent driver, without failing the play (the role runs this action)
+  ansible.builtin.include_role:
+    name: inferops.gpu_inference.gpu_host_check
+  vars:
+    gpu_host_check_expected_gpu_count: 8
+    gpu_host_check_gpu_model_pattern: H100
+    gpu_host_check_min_driver_version: "550.54.15"
+    gpu_host_check_fail_on: never
 
 - name: Show what failed
   ansible.builtin.debug:
-    var: preflight.summary.failed
+    var: gpu_host_check_summary.failed
 """
 
 RETURN = r"""
 checks:
-  description: One dictionary per check, in a fixed order, as the gpu_host_checks filter returns them.
+  description: One dictionary per check, in a fixed order.
   returned: when the node was read
   type: list
   elements: dict

@@ -14,8 +14,8 @@ short_description: Write the fleet preflight report on the controller
 version_added: 0.1.0
 description:
   - Gathers the C(gpu_host_check_*) facts that M(inferops.gpu_inference.gpu_host_check) set on
-    each host into one fleet report, as the P(inferops.gpu_inference.preflight_fleet_report#filter)
-    filter does, and writes C(<root>/preflight-<stamp>/report.json) and C(report.md) (failing
+    each host into one fleet report (hosts that could not be checked are listed with a failed
+    C(reachable) check), and writes C(<root>/preflight-<stamp>/report.json) and C(report.md) (failing
     checks first), then points C(<root>/preflight-latest) at that folder.
   - Hosts that were not checked (unreachable, failed before their checks) get a failed
     C(reachable) check.

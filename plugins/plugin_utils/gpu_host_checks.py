@@ -19,22 +19,20 @@ try:
 except ImportError:  # pragma: no cover - reported when the filter runs
     text_string_to_metric_families = None
 
-DEFAULTS = {
-    'gpu_count': 1,
-    'gpu_model_pattern': '',
-    'min_gpu_memory_mib': 0,
-    'min_driver_version': '',
-    'min_cuda_version': '',
-    'persistence_mode': 'warn',
-    'mig_mode': 'disabled',
-    'no_foreign_processes': False,
-    'dcgm_exporter': True,
-    'dcgm_metrics': ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED'],
-    'container_engine': 'docker',
-    'min_model_cache_free_gb': 0,
-    'min_shm_gb': 0,
-    'do_agent': False,
-    'accelerator': 'nvidia',
+# The preflight's settings: the gpu_host_check role's variables less their prefix (the role's
+# defaults/main.yml holds their defaults, its meta/argument_specs.yml their documentation).
+SETTINGS = (
+    'fail_on', 'defer_failure', 'accelerator', 'nvidia_smi', 'expected_gpu_count', 'gpu_model_pattern',
+    'min_gpu_memory_mib', 'min_driver_version', 'min_cuda_version', 'persistence_mode', 'mig_mode',
+    'no_foreign_processes', 'dcgm_exporter', 'dcgm_exporter_unit', 'dcgm_exporter_host', 'dcgm_exporter_port',
+    'dcgm_exporter_metrics', 'container_engine', 'model_cache_path', 'min_model_cache_free_gb', 'min_shm_gb', 'do_agent',
+)
+CHOICES = {
+    'fail_on': ('fail', 'warn', 'never'),
+    'accelerator': ('nvidia', 'cpu'),
+    'persistence_mode': ('fail', 'warn', 'ignore'),
+    'mig_mode': ('disabled', 'enabled', 'any'),
+    'container_engine': ('docker', 'podman', 'any', 'none'),
 }
 GIB = 1024 ** 3
 
@@ -64,7 +62,7 @@ def _gpu_checks(nvidia, exp):
         nvidia.get('driver_version'), nvidia.get('cuda_version')), nvidia.get('executable'), 'nvidia-smi answering'))
 
     count = len(gpus)
-    want = int(exp['gpu_count'])
+    want = int(exp['expected_gpu_count'])
     out.append(check('gpu_count', 'ok' if count >= want else 'fail',
                      '%d GPU(s) found, at least %d expected' % (count, want), count, want))
 
@@ -169,7 +167,7 @@ def _dcgm_checks(dcgm, nvidia, exp):
             url, dcgm.get('error') or 'HTTP %s' % dcgm.get('status')), dcgm.get('error'), url))
         return out
     try:
-        series = dcgm_series(dcgm['metrics_text'], exp['dcgm_metrics'])
+        series = dcgm_series(dcgm['metrics_text'], exp['dcgm_exporter_metrics'])
     except ValueError as exc:
         out.append(check('dcgm_exporter_metrics', 'fail', 'metrics at %s are not Prometheus text: %s' % (url, exc)))
         return out
@@ -183,8 +181,8 @@ def _dcgm_checks(dcgm, nvidia, exp):
     found = dict((m, sorted(str(x) for x in v)) for m, v in series.items())
     out.append(check('dcgm_exporter_metrics', 'fail' if missing else 'ok',
                      '%s lacks %s' % (url, '; '.join('%s for GPU %s' % (m, ', '.join(g)) for m, g in missing.items()))
-                     if missing else '%s carries %s for GPU %s' % (url, ', '.join(exp['dcgm_metrics']), ', '.join(gpus) or '(any)'),
-                     found, exp['dcgm_metrics']))
+                     if missing else '%s carries %s for GPU %s' % (url, ', '.join(exp['dcgm_exporter_metrics']), ', '.join(gpus) or '(any)'),
+                     found, exp['dcgm_exporter_metrics']))
     return out
 
 
@@ -235,21 +233,11 @@ def _storage_checks(storage, exp):
     return out
 
 
-def gpu_host_checks(info, expect=None):
+def gpu_host_checks(info, settings):
+    """The checks of one node: info is gpu_host_info's result, settings every key of SETTINGS."""
     if not isinstance(info, dict) or 'nvidia' not in info:
         raise ValueError('gpu_host_checks expects the registered result of inferops.gpu_inference.gpu_host_info')
-    exp = dict(DEFAULTS)
-    unknown = set(expect or {}) - set(DEFAULTS)
-    if unknown:
-        raise ValueError('gpu_host_checks: unknown expectation(s) %s; allowed: %s' % (
-            ', '.join(sorted(unknown)), ', '.join(sorted(DEFAULTS))))
-    exp.update(expect or {})
-    for key in ('min_driver_version', 'min_cuda_version'):
-        if exp[key]:
-            try:
-                version_tuple(exp[key])
-            except ValueError:
-                raise ValueError('gpu_host_checks: %s=%r is not a dotted version such as 550.54.15' % (key, exp[key]))
+    exp = settings
     nvidia = info.get('nvidia') or {}
     os_facts = info.get('os') or {}
     out = [check('os', 'ok', '%s, kernel %s' % (os_facts.get('pretty_name'), os_facts.get('kernel')), os_facts)]
@@ -267,6 +255,22 @@ def gpu_host_checks(info, expect=None):
                          'do-agent is %s; active expected for DigitalOcean monitoring' % (state or 'not running under systemd'),
                          state, 'active'))
     return out
+
+
+def gather_args(settings):
+    """What gpu_host_info is asked to read on the node, from the settings."""
+    gpu = settings['accelerator'] != 'cpu'
+    dcgm = gpu and settings['dcgm_exporter']
+    engine = settings['container_engine']
+    return {
+        'nvidia_smi': settings['nvidia_smi'],
+        'processes': bool(settings['no_foreign_processes']),
+        'dcgm_exporter_unit': settings['dcgm_exporter_unit'],
+        'dcgm_exporter_url': 'http://%s:%s/metrics' % (settings['dcgm_exporter_host'], settings['dcgm_exporter_port']) if dcgm else '',
+        'model_cache_path': settings['model_cache_path'],
+        'container_engines': ['docker', 'podman'] if engine in ('any', 'none') else [engine],
+        'do_agent': bool(settings['do_agent']),
+    }
 
 
 def checks_summary(checks):
@@ -294,19 +298,23 @@ def _number(value, kind):
         return None
 
 
-def settings_problems(settings, label=None):
-    """What is wrong with a preflight's settings, one phrase per setting, naming it.
-
-    ``settings`` holds the expectations plus ``dcgm_exporter_port``; ``label`` turns a key into
-    the name the user wrote (the role's variables), the key itself by default.
-    """
+def settings_problems(settings, prefix=''):
+    """What is wrong with a preflight's settings, one phrase per setting, naming it as prefix + key."""
     problems = []
-    label = label or (lambda key: key)
+    missing = [key for key in SETTINGS if key not in settings]
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if missing:
+        problems.append('missing setting(s) %s' % ', '.join(prefix + key for key in missing))
+    if unknown:
+        problems.append('unknown setting(s) %s; allowed: %s' % (', '.join(prefix + key for key in unknown), ', '.join(SETTINGS)))
 
     def bad(name, text):
-        problems.append('%s=%s %s' % (label(name), settings.get(name), text))
+        problems.append('%s%s=%s %s' % (prefix, name, settings.get(name), text))
 
-    for name, kind in (('gpu_count', int), ('min_gpu_memory_mib', int),
+    for name, allowed in sorted(CHOICES.items()):
+        if name in settings and settings[name] not in allowed:
+            bad(name, 'must be one of %s' % ', '.join(allowed))
+    for name, kind in (('expected_gpu_count', int), ('min_gpu_memory_mib', int),
                        ('min_model_cache_free_gb', float), ('min_shm_gb', float)):
         if name in settings:
             value = _number(settings[name], kind)

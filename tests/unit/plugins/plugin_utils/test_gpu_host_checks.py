@@ -1,18 +1,17 @@
-"""Tests of the preflight judge (plugins/filter/gpu_host_checks.py) and fleet report."""
+"""Tests of the preflight judge (plugins/plugin_utils/gpu_host_checks.py) and fleet report (preflight_report.py)."""
 import copy
 import os
 
 import pytest
-from ansible.errors import AnsibleFilterError
+import yaml
 
-from ansible_collections.inferops.gpu_inference.plugins.filter.gpu_host_checks import (
-    checks_summary, gpu_host_checks)
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import version_tuple
-from ansible_collections.inferops.gpu_inference.plugins.filter.preflight_fleet_report import (
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import (
+    SETTINGS, checks_summary, gather_args, gpu_host_checks, settings_problems, version_tuple)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.preflight_report import (
     preflight_fleet_report, preflight_markdown)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import collect
-from unit_support import DOUBLES, double_runner
+from unit_support import DOUBLES, ROOT, double_runner
 
 import dcgm_exporter_double
 
@@ -34,8 +33,35 @@ def info(profile='{"gpus": 2}', dcgm=True, omit=()):
     }
 
 
-EXPECT = {'gpu_count': 2, 'gpu_model_pattern': 'H100', 'min_gpu_memory_mib': 80000,
-          'min_driver_version': '550.54.15', 'min_cuda_version': '12.4', 'min_model_cache_free_gb': 100, 'min_shm_gb': 16}
+def role_settings(**overrides):
+    """The gpu_host_check role's defaults as the action's settings (the fleet-wide follow-ups resolved)."""
+    with open(os.path.join(ROOT, 'roles', 'gpu_host_check', 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    settings = dict((name[len('gpu_host_check_'):], value) for name, value in defaults.items())
+    settings.update(accelerator='nvidia', container_engine='docker')
+    settings.update(overrides)
+    return settings
+
+
+EXPECT = role_settings(expected_gpu_count=2, gpu_model_pattern='H100', min_gpu_memory_mib=80000, min_driver_version='550.54.15',
+                       min_cuda_version='12.4', min_model_cache_free_gb=100, min_shm_gb=16)
+
+
+def test_the_settings_are_the_role_variables_and_the_role_passes_each_under_its_own_name():
+    assert sorted(role_settings()) == sorted(SETTINGS)
+    with open(os.path.join(ROOT, 'roles', 'gpu_host_check', 'tasks', 'main.yml')) as handle:
+        task = yaml.safe_load(handle)[0]['inferops.gpu_inference.gpu_host_check']
+    assert task['settings'] == dict((key, '{{ gpu_host_check_%s }}' % key) for key in SETTINGS)
+    assert settings_problems(role_settings()) == []
+
+
+def test_what_the_node_is_asked_for_follows_from_the_settings():
+    args = gather_args(role_settings(dcgm_exporter_host='10.0.0.5', dcgm_exporter_port=9500, container_engine='none'))
+    assert args['dcgm_exporter_url'] == 'http://10.0.0.5:9500/metrics'
+    assert args['container_engines'] == ['docker', 'podman']
+    assert gather_args(role_settings(container_engine='podman'))['container_engines'] == ['podman']
+    assert gather_args(role_settings(dcgm_exporter=False))['dcgm_exporter_url'] == ''
+    assert gather_args(role_settings(accelerator='cpu'))['dcgm_exporter_url'] == ''
 
 
 def by_name(checks):
@@ -111,13 +137,15 @@ def test_storage_thresholds():
     assert failed(gpu_host_checks(host, EXPECT)) == ['model_cache_disk', 'shm_size']
 
 
-def test_bad_expectations_are_named():
-    with pytest.raises(AnsibleFilterError, match='unknown expectation'):
-        gpu_host_checks(info(), {'gpu_cnt': 2})
-    with pytest.raises(AnsibleFilterError, match='min_driver_version'):
-        gpu_host_checks(info(), {'min_driver_version': '5x'})
-    with pytest.raises(AnsibleFilterError, match='gpu_model_pattern'):
-        gpu_host_checks(info(), {'gpu_model_pattern': 'H100['})
+def test_missing_and_unknown_settings_are_named():
+    settings = role_settings(gpu_cnt=2)
+    del settings['min_shm_gb']
+    text = ' | '.join(settings_problems(settings, 'gpu_host_check_'))
+    assert 'missing setting(s) gpu_host_check_min_shm_gb' in text
+    assert 'unknown setting(s) gpu_host_check_gpu_cnt' in text
+    assert settings_problems(role_settings(mig_mode='on')) == ['mig_mode=on must be one of disabled, enabled, any']
+    with pytest.raises(ValueError, match='gpu_model_pattern'):
+        gpu_host_checks(info(), dict(EXPECT, gpu_model_pattern='H100['))
 
 
 def test_version_tuple():
@@ -145,15 +173,14 @@ def test_fleet_report_orders_failures_first_and_lists_unchecked_hosts():
 
 
 def test_settings_problems_name_each_bad_setting():
-    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import settings_problems
-    problems = settings_problems({'gpu_count': -1, 'min_shm_gb': 'lots', 'dcgm_exporter_port': '70000',
-                                  'min_driver_version': '550.x', 'gpu_model_pattern': '(', 'min_cuda_version': '12.4'},
-                                 lambda key: 'gpu_host_check_' + key)
+    problems = settings_problems(role_settings(expected_gpu_count=-1, min_shm_gb='lots', dcgm_exporter_port='70000',
+                                               min_driver_version='550.x', gpu_model_pattern='(', min_cuda_version='12.4'),
+                                 'gpu_host_check_')
     text = ' | '.join(problems)
     assert len(problems) == 5, text
-    assert 'gpu_host_check_gpu_count=-1 must be 0 or more' in text
+    assert 'gpu_host_check_expected_gpu_count=-1 must be 0 or more' in text
     assert 'gpu_host_check_min_shm_gb=lots must be a number' in text
     assert 'gpu_host_check_dcgm_exporter_port=70000 must be a port from 1 to 65535' in text
     assert 'gpu_host_check_min_driver_version=550.x must be a dotted version' in text
     assert 'gpu_host_check_gpu_model_pattern=( is not a regular expression' in text
-    assert settings_problems({'gpu_count': 8, 'min_cuda_version': '', 'dcgm_exporter_port': 9400}) == []
+    assert settings_problems(role_settings(expected_gpu_count=8, min_cuda_version='', dcgm_exporter_port=9400)) == []
