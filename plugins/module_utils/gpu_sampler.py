@@ -20,8 +20,7 @@ import subprocess
 import threading
 import time
 
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 
 SMI_FIELDS = 'index,utilization.gpu,memory.used,power.draw'
 DCGM = {'DCGM_FI_DEV_GPU_UTIL': 'util_pct', 'DCGM_FI_DEV_FB_USED': 'mem_used_mib', 'DCGM_FI_DEV_POWER_USAGE': 'power_w'}
@@ -119,19 +118,13 @@ class Sampler(object):
                 self.samples.append(sample)
 
     def _poll_dcgm(self):
-        parts = urlsplit(self.dcgm_url)
         cpu0 = time.thread_time()
         while not self._stop.is_set():
-            conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=2)
-            try:
-                conn.request('GET', parts.path or '/metrics')
-                text = conn.getresponse().read().decode('utf-8', 'replace')
+            status, text = http_util.get_text(self.dcgm_url, timeout=2)
+            if status == 200:
                 self.samples.extend(parse_dcgm_text(text, time.time() - self._t0))
-            except (OSError, http_client.HTTPException) as exc:
-                if not self.errors:
-                    self.errors.append('dcgm-exporter %s: %s' % (self.dcgm_url, exc))
-            finally:
-                conn.close()
+            elif not self.errors:
+                self.errors.append('dcgm-exporter %s: %s' % (self.dcgm_url, text if status is None else 'HTTP %s' % status))
             self.cpu_s = time.thread_time() - cpu0
             self._stop.wait(self.interval / 1000.0)
 

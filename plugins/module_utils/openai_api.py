@@ -15,12 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import socket
 import threading
 import time
 
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 
 
 class ApiError(Exception):
@@ -29,15 +27,13 @@ class ApiError(Exception):
 
 class Client(object):
     def __init__(self, base_url, api_key=None, timeout=30):
-        parts = urlsplit(base_url)
-        if parts.scheme != 'http' or not parts.hostname:
+        try:
+            http_util.split(base_url, schemes=('http',))
+        except ValueError:
             raise ApiError('base URL must be http://host:port, not %r' % base_url)
-        self.host, self.port = parts.hostname, parts.port or 80
+        self.base_url = base_url.rstrip('/')
         self.api_key = api_key
         self.timeout = timeout
-
-    def _connect(self):
-        return http_client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def _headers(self, body):
         headers = {'Accept': 'application/json'}
@@ -49,20 +45,15 @@ class Client(object):
 
     def request(self, method, path, body=None):
         """(status, parsed JSON or text); status None when nothing listens."""
-        conn = self._connect()
+        data = json.dumps(body) if body is not None else None
         try:
-            data = json.dumps(body) if body is not None else None
-            conn.request(method, path, body=data, headers=self._headers(body))
-            response = conn.getresponse()
-            text = response.read().decode('utf-8', 'replace')
-        except (socket.error, OSError, http_client.HTTPException) as exc:
+            status, text, dummy = http_util.request(self.base_url + path, method, data, self._headers(body), self.timeout)
+        except http_util.ERRORS as exc:
             return None, '%s: %s' % (type(exc).__name__, exc)
-        finally:
-            conn.close()
         try:
-            return response.status, json.loads(text)
+            return status, json.loads(text)
         except ValueError:
-            return response.status, text
+            return status, text
 
     def health(self):
         return self.request('GET', '/health')[0]
@@ -75,10 +66,10 @@ class Client(object):
 
     def stream(self, path, body):
         """POST with stream=true: (status, list of JSON chunks, saw [DONE], error)."""
-        conn = self._connect()
+        conn, target = http_util.connect(self.base_url + path, self.timeout)
         chunks, done = [], False
         try:
-            conn.request('POST', path, body=json.dumps(dict(body, stream=True)), headers=self._headers(body))
+            conn.request('POST', target, body=json.dumps(dict(body, stream=True)), headers=self._headers(body))
             response = conn.getresponse()
             if response.status != 200:
                 return response.status, [], False, response.read().decode('utf-8', 'replace')[:500]
@@ -92,7 +83,7 @@ class Client(object):
                     break
                 chunks.append(json.loads(payload))
             return response.status, chunks, done, None
-        except (socket.error, OSError, http_client.HTTPException, ValueError) as exc:
+        except http_util.ERRORS + (ValueError,) as exc:
             return None, chunks, done, '%s: %s' % (type(exc).__name__, exc)
         finally:
             conn.close()

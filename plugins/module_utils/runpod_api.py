@@ -17,11 +17,11 @@ __metaclass__ = type
 
 import json
 import re
-import socket
 import time
 
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
+from ansible.module_utils.six.moves.urllib.parse import urlencode
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 
 DEFAULT_URL = 'https://rest.runpod.io/v1'
 TOKEN_ENV = ('RUNPOD_API_KEY', 'RUNPOD_API_TOKEN')
@@ -47,40 +47,32 @@ class Client(object):
     def __init__(self, token, url=DEFAULT_URL, timeout=30, retries=5, backoff=1.0, sleep=time.sleep):
         if not token:
             raise RunPodError('no RunPod API key: set RUNPOD_API_KEY in the environment (or the api_key option)')
-        parts = urlsplit(url.rstrip('/'))
-        if parts.scheme not in ('http', 'https') or not parts.hostname:
+        try:
+            self.scheme, self.host, dummy, dummy = http_util.split(url)
+        except ValueError:
             raise RunPodError('the RunPod API URL must be http(s)://host[:port]/path, not %r' % url)
-        self.scheme, self.host, self.port, self.prefix = parts.scheme, parts.hostname, parts.port, parts.path
+        self.url = url.rstrip('/')
         self.token, self.timeout, self.retries, self.backoff, self.sleep = token, timeout, retries, backoff, sleep
         self.requests = 0
 
-    def _conn(self):
-        cls = http_client.HTTPSConnection if self.scheme == 'https' else http_client.HTTPConnection
-        return cls(self.host, self.port, timeout=self.timeout)
-
     def request(self, method, path, body=None, query=None):
-        url = self.prefix + path + ('?' + urlencode(query) if query else '')
+        url = self.url + path + ('?' + urlencode(query) if query else '')
         headers = {'Authorization': 'Bearer ' + self.token, 'Accept': 'application/json'}
         data = None
         if body is not None:
             data = json.dumps(body)
             headers['Content-Type'] = 'application/json'
         for attempt in range(self.retries + 1):
-            conn = self._conn()
             try:
                 self.requests += 1
-                conn.request(method, url, body=data, headers=headers)
-                response = conn.getresponse()
-                status, text = response.status, response.read().decode('utf-8', 'replace')
-                retry_after = response.getheader('Retry-After')
-            except (socket.error, OSError, http_client.HTTPException) as exc:
+                status, text, response_headers = http_util.request(url, method, data, headers, self.timeout)
+                retry_after = response_headers.get('retry-after')
+            except http_util.ERRORS as exc:
                 if attempt < self.retries:
                     self.sleep(self.backoff * 2 ** attempt)
                     continue
                 raise RunPodError('%s %s: cannot reach the RunPod API at %s://%s: %s' % (
                     method, path, self.scheme, self.host, exc))
-            finally:
-                conn.close()
             try:
                 parsed = json.loads(text) if text else None
             except ValueError:

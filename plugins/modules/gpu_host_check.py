@@ -82,7 +82,7 @@ summary:
   type: dict
   sample: {ok: 14, warn: 0, fail: 1, skip: 2, failed: [dcgm_exporter_metrics], warned: []}
 should_fail:
-  description: Whether the checks fail the host under O(fail_on).
+  description: Whether the checks fail the host under the V(fail_on) setting.
   returned: when the node was read
   type: bool
 gathered:

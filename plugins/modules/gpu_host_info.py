@@ -110,10 +110,8 @@ import json
 import os
 import platform
 
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.cdi import find_specs
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import (
     NvidiaSmiError,
@@ -170,26 +168,6 @@ def unit_state(module, unit):
     return (out or err).strip() or 'unknown'
 
 
-def http_get(url, timeout):
-    """GET a metrics endpoint: (status, text). http.client is enough for a local exporter and
-    imports far less than module_utils.urls, which matters when every host of a fleet runs this."""
-    parts = urlsplit(url)
-    if parts.scheme not in ('http', 'https'):
-        raise ValueError('only http and https URLs are supported, not %r' % url)
-    if parts.scheme == 'https':
-        import ssl  # pylint: disable=import-outside-toplevel
-        conn = http_client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
-                                           context=ssl._create_unverified_context())  # pylint: disable=protected-access
-    else:
-        conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        conn.request('GET', (parts.path or '/') + ('?' + parts.query if parts.query else ''))
-        response = conn.getresponse()
-        return response.status, response.read().decode('utf-8', 'replace')
-    finally:
-        conn.close()
-
-
 def dcgm_facts(module):
     url = module.params['dcgm_exporter_url']
     facts = {'systemd': systemd_running(), 'unit': module.params['dcgm_exporter_unit'], 'url': url,
@@ -197,13 +175,13 @@ def dcgm_facts(module):
     facts['unit_state'] = unit_state(module, facts['unit'])
     if url:
         try:
-            facts['status'], text = http_get(url, module.params['timeout'])
-            if facts['status'] == 200:
-                facts['metrics_text'] = text
-            else:
-                facts['error'] = 'HTTP %s: %s' % (facts['status'], text.strip()[:200])
-        except Exception as exc:  # pylint: disable=broad-except
-            facts['error'] = '%s: %s' % (type(exc).__name__, exc)
+            facts['status'], text = http_util.get_text(url, timeout=module.params['timeout'], verify=False)
+        except ValueError as exc:
+            facts['status'], text = None, 'ValueError: %s' % exc
+        if facts['status'] == 200:
+            facts['metrics_text'] = text
+        else:
+            facts['error'] = text if facts['status'] is None else 'HTTP %s: %s' % (facts['status'], text.strip()[:200])
     return facts
 
 

@@ -230,8 +230,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.gpu_sampler import Sampler, summarize
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_bench_output import (
     BenchOutputError, merge, parse_json, parse_text)
@@ -259,16 +258,10 @@ def bench_args(p, result_dir):
 
 
 def metrics_text(base_url, api_key):
-    parts = urlsplit(base_url)
-    conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
-    try:
-        conn.request('GET', '/metrics', headers={'Authorization': 'Bearer ' + api_key} if api_key else {})
-        response = conn.getresponse()
-        return response.read().decode('utf-8', 'replace') if response.status == 200 else None
-    except (OSError, http_client.HTTPException):
-        return None
-    finally:
-        conn.close()
+    scheme, host, port, dummy = http_util.split(base_url)
+    headers = {'Authorization': 'Bearer ' + api_key} if api_key else {}
+    status, text = http_util.get_text('%s://%s:%s/metrics' % (scheme, host, port), headers=headers)
+    return text if status == 200 else None
 
 
 def main():
