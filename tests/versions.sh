@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The collection on the oldest ansible-core that meta/runtime.yml claims and on the newest:
+# unit tests, sanity and one Molecule scenario (preflight) on each, in a virtualenv of its
+# own (.venv-core-<version>, reused while this file is unchanged). The main virtualenv's
+# pinned ansible-core is what every other stage runs on.
+#   tests/versions.sh              # both
+#   tests/versions.sh 2.21         # one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# version  ansible-core pin  Python (ansible-core 2.21 needs 3.12 or newer)
+matrix=(
+  "2.18 2.18.19 3.11"
+  "2.21 2.21.5 3.12"
+)
+claimed=$(sed -n 's/^requires_ansible: *"*>=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)
+[ "$claimed" = "$(echo "${matrix[0]}" | cut -d' ' -f1)" ] || {
+  echo "meta/runtime.yml claims >=$claimed but the oldest version tested here is ${matrix[0]%% *}" >&2; exit 1; }
+
+python_for() {  # a CPython of this minor version: on PATH, or one of pyenv's builds
+  local want=$1 cand
+  for cand in "python$want" ~/.pyenv/versions/"$want".*/bin/python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "'"$want"'".split("."))))'; then
+      command -v "$cand"; return 0
+    fi
+  done
+  echo "no Python $want here (ansible-core needs it): install it, e.g. with pyenv" >&2; return 1
+}
+
+# The collections the tests use (community.docker's connection, ...) come from the main
+# virtualenv's `ansible` package; this checkout is found through .collections.
+main_collections=$(.venv/bin/python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
+stamp_of=$(sha256sum "$0" | cut -c1-16)
+rc=0
+for row in "${matrix[@]}"; do
+  read -r version pin pyver <<<"$row"
+  if [ $# -gt 0 ] && [[ " $* " != *" $version "* ]]; then continue; fi
+  venv=$root/.venv-core-$version
+  if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp_of" ]; then
+    rm -rf "$venv"
+    "$(python_for "$pyver")" -m venv "$venv"
+    "$venv/bin/pip" install -q "ansible-core==$pin" molecule==26.10.0 'molecule-plugins[docker]==26.10.12' docker==7.2.0 \
+      requests==2.34.2 prometheus-client==0.26.0 jmespath==1.1.0 pytest==9.2.0 supervisor==4.3.0
+    echo "$stamp_of" > "$venv/.stamp"
+  fi
+  printf '\n=== ansible-core %s (%s, Python %s) ===\n' "$version" "$("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)")" "$pyver"
+  (
+    export PATH=$venv/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$root/.collections:$main_collections
+    t0=$SECONDS
+    python -m pytest -q -p no:cacheprovider tests/unit || exit 1
+    echo "--- unit on $version: $((SECONDS - t0)) s"; t0=$SECONDS
+    tests/sanity.sh || exit 1
+    echo "--- sanity on $version: $((SECONDS - t0)) s"; t0=$SECONDS
+    tests/molecule.sh preflight || exit 1
+    echo "--- molecule preflight on $version: $((SECONDS - t0)) s"
+  ) || { echo "FAILED on ansible-core $version"; rc=1; }
+done
+exit $rc
