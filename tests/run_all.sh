@@ -19,6 +19,7 @@ stage integration python -m pytest -q tests/integration
 stage lint      ansible-lint --profile production
 stage sanity    tests/sanity.sh
 stage galaxy    tests/galaxy_importer.sh
+stage versions  tests/versions.sh
 stage molecule  tests/molecule.sh ${INFEROPS_MOLECULE_SCENARIOS:-}
 stage journey   python -m pytest -q -s tests/journey
 

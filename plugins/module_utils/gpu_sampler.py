@@ -99,7 +99,9 @@ class Sampler(object):
         self._t0 = time.time()
         if self.source == 'nvidia-smi':
             try:
-                self._proc = subprocess.Popen(
+                # nvidia-smi -lms runs for the whole benchmark and its lines are read as they come;
+                # run_command would wait for it to end.
+                self._proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
                     [self.nvidia_smi, '--query-gpu=' + SMI_FIELDS, '--format=csv,noheader,nounits', '-lms', str(self.interval)],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
             except OSError as exc:

@@ -1,7 +1,9 @@
 """Each role's public interface in one place: defaults/main.yml and meta/argument_specs.yml agree - every default is
 declared, declared defaults equal the defaults file's values, and the types match; an option with no default is
-required or named below with the reason."""
+required or named below with the reason; every name a role sets is an input, a declared output or private."""
+import glob
 import os
+import re
 
 import pytest
 import yaml
@@ -44,3 +46,41 @@ def test_every_option_without_a_default_is_required_or_per_host(role):
     defaults, options, dummy = interface(role)
     loose = sorted(n for n, o in options.items() if n not in defaults and not o.get('required') and n not in PER_HOST)
     assert loose == [], 'options with no default that are not required'
+
+
+def names_set(role):
+    """Every variable the role sets: vars/main.yml, register and set_fact in its tasks."""
+    names = set()
+    path = os.path.join(ROOT, 'roles', role, 'vars', 'main.yml')
+    if os.path.exists(path):
+        with open(path) as handle:
+            names.update(yaml.safe_load(handle) or {})
+
+    def walk(tasks):
+        for task in tasks or []:
+            if 'register' in task:
+                names.add(task['register'])
+            names.update(name for name in (task.get('ansible.builtin.set_fact') or {}) if name != 'cacheable')
+            for part in ('block', 'rescue', 'always'):
+                walk(task.get(part))
+    for path in glob.glob(os.path.join(ROOT, 'roles', role, 'tasks', '*.yml')):
+        with open(path) as handle:
+            walk(yaml.safe_load(handle))
+    return names
+
+
+def declared_outputs(role):
+    """The names listed under the role README's '## Outputs'."""
+    with open(os.path.join(ROOT, 'roles', role, 'README.md')) as handle:
+        text = handle.read()
+    section = text.split('\n## Outputs\n', 1)[1].split('\n## ', 1)[0]
+    return set(re.findall(r'`(%s_\w+)`' % role, section))
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_every_name_a_role_sets_is_an_input_a_declared_output_or_private(role):
+    inputs = set(interface(role)[0])
+    public = sorted(n for n in names_set(role) - inputs if not n.startswith('_'))
+    assert set(public) <= declared_outputs(role), (
+        '%s sets %s: mark them private (_%s_*) or list them under "## Outputs" in its README'
+        % (role, ', '.join(sorted(set(public) - declared_outputs(role))), role))
