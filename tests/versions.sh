@@ -28,9 +28,11 @@ python_for() {  # a CPython of this minor version: on PATH, or one of pyenv's bu
   echo "no Python $want here (ansible-core needs it): install it, e.g. with pyenv" >&2; return 1
 }
 
-# The collections the tests use (community.docker's connection, ...) come from the main
-# virtualenv's `ansible` package; this checkout is found through .collections.
-main_collections=$(.venv/bin/python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
+# The collections the tests use (community.docker's connection and Molecule's docker driver, ...)
+# are the main virtualenv's `ansible` package's, linked into each virtualenv's site-packages
+# (where ansible-core looks, as it does in the main one); this checkout is found through
+# ansible.cfg's .collections.
+main_collections=$(.venv/bin/python -c 'import ansible_collections; print(list(ansible_collections.__path__)[0])')
 stamp_of=$(sha256sum "$0" | cut -c1-16)
 rc=0
 for row in "${matrix[@]}"; do
@@ -42,11 +44,12 @@ for row in "${matrix[@]}"; do
     "$(python_for "$pyver")" -m venv "$venv"
     "$venv/bin/pip" install -q "ansible-core==$pin" molecule==26.10.0 'molecule-plugins[docker]==26.10.12' docker==7.2.0 \
       requests==2.34.2 prometheus-client==0.26.0 jmespath==1.1.0 pytest==9.2.0 supervisor==4.3.0
+    ln -s "$main_collections" "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections"
     echo "$stamp_of" > "$venv/.stamp"
   fi
   printf '\n=== ansible-core %s (%s, Python %s) ===\n' "$version" "$("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)")" "$pyver"
   (
-    export PATH=$venv/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$root/.collections:$main_collections
+    export PATH=$venv/bin:$PATH
     t0=$SECONDS
     python -m pytest -q -p no:cacheprovider tests/unit || exit 1
     echo "--- unit on $version: $((SECONDS - t0)) s"; t0=$SECONDS

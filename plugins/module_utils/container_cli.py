@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) inferops.gpu_inference contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The docker and podman command lines that replace a server container: set the running one aside, run the new one.
+"""The docker and podman command lines that replace a server container and roll it back: the one driver of the
+container runtimes. Replace: set the running one aside (renamed, stopped), run the new one. Restore: remove the
+failed one (its log tail kept), rename the set-aside one back and start it.
 
 Both engines take the same `run` flags for what a vLLM server needs (ports, volumes, env, labels,
 ipc, shm, ulimits, restart policy, pull policy); GPUs differ: docker's `--gpus` (the NVIDIA
@@ -55,6 +57,24 @@ def replace(run, spec, set_aside, stop_timeout, log_size=None, check_mode=False)
         result['log_offset'] = log_size()
     out = step(run, result['args'], 'start %s' % name)
     result['container_id'] = (out.strip().splitlines() or [''])[-1]
+    return result
+
+
+def restore(run, name, set_aside, log_lines=80, check_mode=False):
+    """Undo replace(): keep the failed container's last log lines, remove it, and when a container named `set_aside`
+    exists rename it back to `name` and start it (an empty `set_aside`: there was none to keep). Returns a result dict
+    with the failed server's log tail; raises ContainerError naming the step that failed."""
+    rc, out, err = run(['logs', '--tail', str(log_lines), name])
+    result = {'changed': True, 'log_tail': (out + err).splitlines() if rc == 0 else [], 'restored': False}
+    kept = bool(set_aside) and run(['container', 'inspect', '--format', '{{.Id}}', set_aside])[0] == 0
+    if check_mode:
+        result['restored'] = kept
+        return result
+    step(run, ['rm', '-f', name], 'remove the failed %s' % name)
+    if kept:
+        step(run, ['rename', set_aside, name], 'rename %s back to %s' % (set_aside, name))
+        step(run, ['start', name], 'start the previous %s' % name)
+        result['restored'] = True
     return result
 
 

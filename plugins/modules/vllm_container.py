@@ -20,6 +20,9 @@ description:
   - It always starts a new container; deciding whether one is needed (the settings fingerprint) is the role's
     job. Use M(community.docker.docker_container) or M(containers.podman.podman_container) to converge a
     container on its settings instead.
+  - With O(state=restored) it rolls that back in the same way, in one run: the failed container's last log lines
+    are kept (returned, and written to O(failed_log)), it is removed, and the container set aside as O(set_aside)
+    is renamed back to O(name) and started. With an empty O(set_aside) only the failed one is removed.
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
   - With O(release), it first lays out the server's release folder on the node (its configuration and secret
     files) in the same run, before any container is touched.
@@ -36,6 +39,14 @@ attributes:
     support: none
     description: Nothing to diff; the result has the C(run) arguments.
 options:
+  state:
+    description: V(started) replaces the server container with a new one; V(restored) puts the set-aside one back.
+    type: str
+    choices: [started, restored]
+    default: started
+  failed_log:
+    description: With O(state=restored), where on the node to write the failed container's last log lines.
+    type: path
   runtime:
     description: The container engine's command.
     type: str
@@ -60,9 +71,8 @@ options:
     description: The server's log file on the node; its size once the old server stopped is returned as RV(log_offset).
     type: path
   image:
-    description: The image reference.
+    description: The image reference. Required with O(state=started).
     type: str
-    required: true
   pull:
     description: When the engine pulls the image.
     type: str
@@ -135,13 +145,30 @@ EXAMPLES = r"""
     restart_policy: unless-stopped
     labels:
       inferops.vllm_server.fingerprint: "{{ fingerprint }}"
+
+- name: Roll back - remove the failed server, keep its log tail, put the previous one back and start it
+  inferops.gpu_inference.vllm_container:
+    runtime: docker
+    name: vllm
+    set_aside: vllm-previous
+    state: restored
+    failed_log: /var/lib/inferops/vllm/vllm/logs/failed.log
 """
 
 RETURN = r"""
 set_aside:
   description: Whether a running container was renamed to O(set_aside) and stopped.
-  returned: always
+  returned: with O(state=started)
   type: bool
+restored:
+  description: Whether the container set aside was renamed back and started.
+  returned: with O(state=restored)
+  type: bool
+log_tail:
+  description: The failed container's last log lines (stdout and stderr).
+  returned: with O(state=restored)
+  type: list
+  elements: str
 log_offset:
   description:
     - The size of O(log_file) once the old server stopped (0 when it does not exist); the new server's log starts there.
@@ -150,7 +177,7 @@ log_offset:
   type: int
 container_id:
   description: The new container's id.
-  returned: success
+  returned: with O(state=started)
   type: str
 release:
   description: What laying out O(release) did - C(release_dir), C(changed_paths) (paths only) and C(pruned).
@@ -158,7 +185,7 @@ release:
   type: dict
 args:
   description: The arguments given to the engine to start the new container.
-  returned: always
+  returned: with O(state=started)
   type: list
   elements: str
 """
@@ -166,19 +193,21 @@ args:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, restore
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            state=dict(type='str', default='started', choices=['started', 'restored']),
+            failed_log=dict(type='path'),
             runtime=dict(type='str', default='docker', choices=['docker', 'podman']),
             name=dict(type='str', required=True),
             set_aside=dict(type='str', default=''),
             stop_timeout=dict(type='int', default=30),
             log_file=dict(type='path'),
-            image=dict(type='str', required=True),
+            image=dict(type='str'),
             pull=dict(type='str', default='missing', choices=['missing', 'always', 'never']),
             command=dict(type='list', elements='str', default=[]),
             env=dict(type='dict', default={}),
@@ -194,6 +223,7 @@ def main():
             labels=dict(type='dict', default={}),
             release=dict(type='dict', options=release_spec()),
         ),
+        required_if=[('state', 'started', ['image'])],
         supports_check_mode=True,
     )
     p = module.params
@@ -201,6 +231,16 @@ def main():
 
     def run(argv):
         return module.run_command([engine] + argv)
+
+    if p['state'] == 'restored':
+        try:
+            result = restore(run, p['name'], p['set_aside'], check_mode=module.check_mode)
+            if p['failed_log'] and not module.check_mode:
+                with open(p['failed_log'], 'w') as handle:
+                    handle.write('\n'.join(result['log_tail']) + '\n')
+        except (ContainerError, IOError, OSError) as exc:
+            module.fail_json(msg='%s: %s' % (p['name'], exc))
+        module.exit_json(**result)
 
     def log_size():
         return os.path.getsize(p['log_file']) if os.path.exists(p['log_file']) else 0

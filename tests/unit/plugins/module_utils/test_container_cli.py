@@ -1,7 +1,7 @@
-"""container_cli: the run arguments and the set-aside-then-start sequence, against a recording fake engine."""
+"""container_cli: the run arguments, the set-aside-then-start sequence and its rollback, against a recording fake engine."""
 import pytest
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, run_args
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, restore, run_args
 
 SPEC = {'name': 'vllm', 'image': 'vllm/vllm-openai:v0.11.0', 'pull': 'never', 'command': ['/models/m', '--port=8000'],
         'env': {'HF_HOME': '/hf', 'A': '1'}, 'volumes': ['/h:/c:ro'], 'ports': ['127.0.0.1:8000:8000'],
@@ -19,6 +19,10 @@ class Engine(object):
         self.calls.append(argv)
         if argv[0] == 'container':
             return (0, 'id0\n', '') if self.exists else (1, '', 'no such container')
+        if argv[0] == 'logs':
+            return 0, 'INFO started\n', 'ERROR CUDA out of memory\n'
+        if argv[0] == self.fail:
+            return 1, '', 'Error: %s went wrong' % argv[0]
         if argv[0] == self.fail:
             return 1, '', 'Error: %s went wrong' % argv[0]
         return 0, 'newid\n' if argv[0] == 'run' else '', ''
@@ -78,3 +82,26 @@ def test_an_existing_container_without_a_set_aside_name_is_refused():
     with pytest.raises(ContainerError, match='exists and no set_aside name'):
         replace(engine, SPEC, '', 30)
     assert [c[0] for c in engine.calls] == ['container']
+
+
+def test_restore_keeps_the_log_tail_removes_the_failed_one_and_puts_the_previous_one_back():
+    engine = Engine(exists=True)
+    result = restore(engine, 'vllm', 'vllm-previous')
+    assert engine.calls == [['logs', '--tail', '80', 'vllm'], ['container', 'inspect', '--format', '{{.Id}}', 'vllm-previous'],
+                            ['rm', '-f', 'vllm'], ['rename', 'vllm-previous', 'vllm'], ['start', 'vllm']]
+    assert result['restored'] and result['log_tail'] == ['INFO started', 'ERROR CUDA out of memory']
+
+
+def test_restore_with_nothing_set_aside_only_removes_the_failed_one():
+    for set_aside, exists in (('', True), ('vllm-previous', False)):
+        engine = Engine(exists=exists)
+        result = restore(engine, 'vllm', set_aside)
+        assert [c[0] for c in engine.calls if c[0] not in ('logs', 'container')] == ['rm'] and not result['restored']
+
+
+def test_restore_in_check_mode_changes_nothing_and_a_failed_step_is_named():
+    engine = Engine(exists=True)
+    assert restore(engine, 'vllm', 'vllm-previous', check_mode=True)['restored']
+    assert [c[0] for c in engine.calls] == ['logs', 'container']
+    with pytest.raises(ContainerError, match='rename vllm-previous back to vllm'):
+        restore(Engine(exists=True, fail='rename'), 'vllm', 'vllm-previous')
