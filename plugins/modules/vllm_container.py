@@ -20,7 +20,7 @@ description:
   - It always starts a new container; deciding whether one is needed (the settings fingerprint) is the role's
     job. Use M(community.docker.docker_container) or M(containers.podman.podman_container) to converge a
     container on its settings instead.
-  - With O(state=restored) it rolls that back in the same way, in one run: the failed container's last log lines
+  - With O(state=restored) it rolls that back in the same way, in one run. The failed container's last log lines
     are kept (returned, and written to O(failed_log)), it is removed, and the container set aside as O(set_aside)
     is renamed back to O(name) and started. With an empty O(set_aside) only the failed one is removed.
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
