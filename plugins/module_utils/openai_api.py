@@ -28,7 +28,7 @@ class ApiError(Exception):
 class Client(object):
     def __init__(self, base_url, api_key=None, timeout=30):
         try:
-            http_util.split(base_url, schemes=('http',))
+            dummy, self.host, self.port, dummy = http_util.split(base_url, schemes=('http',))
         except ValueError:
             raise ApiError('base URL must be http://host:port, not %r' % base_url)
         self.base_url = base_url.rstrip('/')

@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import Client, completion_text
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import ApiError, Client, completion_text
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -69,3 +69,11 @@ def test_chat_and_stream(server):
 
 def test_nothing_listening():
     assert Client('http://127.0.0.1:9').health() is None
+
+
+def test_client_names_the_host_and_port_it_talks_to():
+    client = Client('http://10.0.0.7:8001/')
+    assert (client.host, client.port, client.base_url) == ('10.0.0.7', 8001, 'http://10.0.0.7:8001')
+    assert Client('http://localhost').port == 80
+    with pytest.raises(ApiError, match='base URL must be http://host:port'):
+        Client('https://x')
