@@ -84,3 +84,15 @@ def test_every_name_a_role_sets_is_an_input_a_declared_output_or_private(role):
     assert set(public) <= declared_outputs(role), (
         '%s sets %s: mark them private (_%s_*) or list them under "## Outputs" in its README'
         % (role, ', '.join(sorted(set(public) - declared_outputs(role))), role))
+
+
+def test_vllm_bench_reads_only_the_server_inputs_its_readme_declares():
+    with open(os.path.join(ROOT, 'roles', 'vllm_bench', 'README.md')) as handle:
+        section = handle.read().split('\n## The server it measures\n', 1)[1].split('\n## ', 1)[0]
+    declared = set(re.findall(r'`(vllm_server_\w+)`', section))
+    read = set()
+    for path in glob.glob(os.path.join(ROOT, 'roles', 'vllm_bench', '**', '*.yml'), recursive=True):
+        with open(path) as handle:
+            read.update(re.findall(r'\b(vllm_server_\w+)', handle.read()))
+    assert read == declared, 'vllm_bench reads %s; its README declares %s' % (sorted(read), sorted(declared))
+    assert declared <= set(interface('vllm_server')[1]), 'every name it reads is an input of vllm_server'

@@ -38,3 +38,33 @@ def double_runner(profile=None, calls=None):
                               capture_output=True, text=True, env=env, check=False)
         return proc.returncode, proc.stdout, proc.stderr
     return run
+
+
+def run_module(name, args, env=None, check_mode=False):
+    """Run a module of this collection as Ansible runs it on a node (a Python process reading its
+    arguments), with this checkout importable; returns its JSON result (rc in '_rc')."""
+    import json
+    import tempfile
+    path = os.path.join(ROOT, 'plugins', 'modules', name + '.py')
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check_mode)}, handle)
+    try:
+        proc = subprocess.run([sys.executable, path, handle.name], capture_output=True, text=True, check=False,
+                              env=dict(os.environ, PYTHONPATH=_collection_root(), **(env or {})))
+    finally:
+        os.unlink(handle.name)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError('%s printed no JSON (rc %d): %s %s' % (name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    result['_rc'] = proc.returncode
+    return result
+
+
+def fake_executable(folder, name, script):
+    """A stand-in for a command on PATH (a shell script), for a module test; returns its path."""
+    path = os.path.join(folder, name)
+    with open(path, 'w') as handle:
+        handle.write('#!/bin/sh\n' + script)
+    os.chmod(path, 0o755)
+    return path
