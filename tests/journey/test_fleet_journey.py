@@ -3,8 +3,9 @@
 provision.yml (2 DigitalOcean droplets, 2 RunPod pods) -> ansible-inventory --graph (the real
 inventory plugins, inventories/fleet/) -> preflight.yml -> gateway.yml -> deploy.yml (Docker on
 the droplets, a process under supervisord on the pods; the real vLLM CPU build) -> bench.yml (one
-fleet report, 4 hosts) -> redeploy.yml with new settings, through the gateway, while a client
-sends completions through it (0 lost) -> teardown.yml -> no node left, the providers' state empty.
+fleet report, 4 hosts) -> redeploy.yml with new settings and the canary's performance gate, through
+the gateway, while a client sends completions through it (0 lost) -> capacity.yml on one droplet ->
+teardown.yml -> no node left, the providers' state empty.
 
 What stands in for what cannot exist here (each says so in its name):
 - the provider APIs: tests/doubles/digitalocean_api_double.py and runpod_api_double.py, run with
@@ -274,7 +275,12 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
                                    '--workers', '1', '--pause', '0.5', '--stop', stop, '--out', os.path.join(work, 'client.json'),
                                    '--api-key-env', 'VLLM_API_KEY'], env=sh.env)
         time.sleep(5)
-        out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512' % inv)
+        # With the canary's performance gate, as users turn it on: the first node is the canary, measured after
+        # its health gate against an old node measured before the rollout (bounds wide for the bed's noise).
+        out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512 '
+                     '-e redeploy_max_throughput_drop=0.8 -e redeploy_max_ttft_rise=9 -e \'{"redeploy_perf_scenarios": '
+                     '[{"name": "canary", "num_prompts": 32, "max_concurrency": 4, "request_rate": "inf", '
+                     '"input_len": 64, "output_len": 16}]}\'' % inv)
         time.sleep(3)
         open(stop, 'w').close()
         client.wait(timeout=120)
@@ -288,11 +294,24 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
             summary = json.load(handle)
         outcomes = dict((n['host'], n['outcome']) for n in summary['nodes'])
         assert outcomes == dict((n, 'replaced') for n in nodes), out[-3000:]
+        canary = [n for n in summary['nodes'] if (n.get('perf') or {}).get('rows')]
+        assert len(canary) == 1 and canary[0]['host'] == summary['nodes'][0]['host'], json.dumps(summary['nodes'])[-3000:]
+        assert all(row['ok'] for row in canary[0]['perf']['rows']) and 'old version, same run' in canary[0]['perf']['against'], canary
         for name in DROPLETS:
             address = hostvars[name]['ansible_host']
             assert get_json('http://%s:8000/v1/models' % address)['data'][0]['max_model_len'] == 512
 
-        # 5. Teardown: no node left, the providers' state empty.
+        # 5. Capacity at an SLO on one droplet (the search's runs are real vllm bench serve runs over SSH).
+        sh.run('ansible-playbook -i %s/ playbooks/capacity.yml -e inferops_hosts=%s -e vllm_bench_capacity_ttft_p99_ms=5000 '
+               '-e vllm_bench_capacity_num_prompts=20 -e vllm_bench_capacity_input_len=64 -e vllm_bench_capacity_output_len=16 '
+               '-e vllm_bench_capacity_max_runs=4' % (inv, DROPLETS[0]))
+        with open(os.path.join(work, 'reports', 'capacity-latest', 'results.json')) as handle:
+            capacity = json.load(handle)
+        row = capacity['nodes'][0]
+        assert row['host'] == DROPLETS[0] and 0 < len(capacity['searches'][DROPLETS[0]]) <= 4, capacity
+        assert row['capacity'] and row['cost_per_million_output_tokens'] > 0, row
+
+        # 6. Teardown: no node left, the providers' state empty.
         for provider in ('digitalocean', 'runpod'):
             sh.run('ansible-playbook -i %s/ playbooks/teardown.yml -e provider=%s -e @%s/fleet.yml' % (inv, provider, work))
         assert [n for n in bed_containers() if 'journey-gateway' not in n] == []
