@@ -121,8 +121,10 @@ class Sampler(object):
 
     def _poll_dcgm(self):
         cpu0 = time.thread_time()
+        # dcgm-exporter's metrics are at /metrics where the URL names no path (as before the shared client).
+        url = self.dcgm_url if '/' in self.dcgm_url.split('://', 1)[-1] else self.dcgm_url + '/metrics'
         while not self._stop.is_set():
-            status, text = http_util.get_text(self.dcgm_url, timeout=2)
+            status, text = http_util.get_text(url, timeout=2)
             if status == 200:
                 self.samples.extend(parse_dcgm_text(text, time.time() - self._t0))
             elif not self.errors:

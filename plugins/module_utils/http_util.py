@@ -58,9 +58,9 @@ def request(url, method='GET', body=None, headers=None, timeout=10, verify=True)
 
 
 def get_text(url, headers=None, timeout=10, verify=True):
-    """A scrape: (status, text), or (None, 'Error: reason') when nothing answered."""
+    """A scrape: (status, text), or (None, 'Error: reason') when nothing answered or the URL is not http(s)."""
     try:
         status, text, dummy = request(url, headers=headers, timeout=timeout, verify=verify)
-    except ERRORS as exc:
+    except ERRORS + (ValueError,) as exc:
         return None, '%s: %s' % (type(exc).__name__, exc)
     return status, text

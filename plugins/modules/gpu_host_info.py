@@ -174,10 +174,7 @@ def dcgm_facts(module):
              'status': None, 'metrics_text': None, 'error': None}
     facts['unit_state'] = unit_state(module, facts['unit'])
     if url:
-        try:
-            facts['status'], text = http_util.get_text(url, timeout=module.params['timeout'], verify=False)
-        except ValueError as exc:
-            facts['status'], text = None, 'ValueError: %s' % exc
+        facts['status'], text = http_util.get_text(url, timeout=module.params['timeout'], verify=False)
         if facts['status'] == 200:
             facts['metrics_text'] = text
         else:

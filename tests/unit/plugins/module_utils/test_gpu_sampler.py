@@ -48,3 +48,36 @@ def test_end_process_kills_a_child_that_ignores_terminate(tmp_path):
     t0 = time.time()
     cpu = end_process(proc, timeout=0.5)
     assert time.time() - t0 < 5 and cpu >= 0.0 and proc.returncode is not None
+
+
+def test_dcgm_sampler_scrapes_metrics_where_the_url_names_no_path():
+    import threading as _threading
+    import time as _time
+    from http import server as http_server
+
+    import dcgm_exporter_double
+    from ansible_collections.inferops.gpu_inference.plugins.module_utils.gpu_sampler import Sampler as _Sampler
+    paths = []
+
+    class Exporter(http_server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            paths.append(self.path)
+            body = dcgm_exporter_double.render(1, set()).encode()
+            self.send_response(200 if self.path == '/metrics' else 404)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http_server.HTTPServer(('127.0.0.1', 0), Exporter)
+    _threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        sampler = _Sampler('dcgm', interval_ms=50, dcgm_url='http://127.0.0.1:%d' % httpd.server_address[1])
+        sampler.start()
+        _time.sleep(0.3)
+        sampler.stop()
+    finally:
+        httpd.shutdown()
+    assert paths and set(paths) == {'/metrics'} and sampler.samples and not sampler.errors

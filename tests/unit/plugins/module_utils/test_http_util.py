@@ -65,6 +65,7 @@ def test_nothing_listening_is_one_of_errors_and_get_text_says_why():
         http_util.request('http://127.0.0.1:%d/health' % port, timeout=2)
     status, text = http_util.get_text('http://127.0.0.1:%d/metrics' % port, timeout=2)
     assert status is None and 'ConnectionRefused' in text
+    assert http_util.get_text('ftp://127.0.0.1/metrics')[0] is None
 
 
 def test_urls_other_than_http_are_refused_naming_them():
