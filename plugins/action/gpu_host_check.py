@@ -5,7 +5,7 @@
 """Action for inferops.gpu_inference.gpu_host_check: validate, read the node, judge.
 
 One task per host: the settings are checked on the controller before anything runs on the
-node, the node is read by one run of gpu_host_info (what to read follows from the settings),
+node (against the role's argument spec, and what a spec cannot say), the node is read by one run of gpu_host_info (what to read follows from the settings),
 and the observations are judged on the controller. The settings' keys are the role's
 variable names less the prefix, one direction only.
 """
@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import (
@@ -21,6 +23,8 @@ from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_ch
 
 GATHER_MODULE = 'inferops.gpu_inference.gpu_host_info'
 FACTS = 'gpu_host_check_'
+# The role's argument spec: the one home of the settings' names, types and choices.
+ROLE_SPEC = os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'gpu_host_check', 'meta', 'argument_specs.yml')
 
 
 class ActionModule(ActionBase):
@@ -36,7 +40,8 @@ class ActionModule(ActionBase):
         ))
         settings = args['settings']
         host = task_vars.get('inventory_hostname')
-        problems = settings_problems(settings, args['name_prefix'])
+        options = self._loader.load_from_file(ROLE_SPEC)['argument_specs']['main']['options']
+        problems = settings_problems(settings, options, args['name_prefix'])
         if problems:
             result.update(failed=True, gathered=False,
                           msg='Invalid gpu_host_check settings for %s (nothing was run on the host): %s' % (host, '; '.join(problems)))

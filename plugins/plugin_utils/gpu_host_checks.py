@@ -14,26 +14,13 @@ prometheus_client for dcgm-exporter's text.
 
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 try:
     from prometheus_client.parser import text_string_to_metric_families
 except ImportError:  # pragma: no cover - reported when the filter runs
     text_string_to_metric_families = None
 
-# The preflight's settings: the gpu_host_check role's variables less their prefix (the role's
-# defaults/main.yml holds their defaults, its meta/argument_specs.yml their documentation).
-SETTINGS = (
-    'fail_on', 'defer_failure', 'accelerator', 'nvidia_smi', 'expected_gpu_count', 'gpu_model_pattern',
-    'min_gpu_memory_mib', 'min_driver_version', 'min_cuda_version', 'persistence_mode', 'mig_mode',
-    'no_foreign_processes', 'dcgm_exporter', 'dcgm_exporter_unit', 'dcgm_exporter_host', 'dcgm_exporter_port',
-    'dcgm_exporter_metrics', 'container_engine', 'model_cache_path', 'min_model_cache_free_gb', 'min_shm_gb', 'do_agent',
-)
-CHOICES = {
-    'fail_on': ('fail', 'warn', 'never'),
-    'accelerator': ('nvidia', 'cpu'),
-    'persistence_mode': ('fail', 'warn', 'ignore'),
-    'mig_mode': ('disabled', 'enabled', 'any'),
-    'container_engine': ('docker', 'podman', 'any', 'none'),
-}
 GIB = 1024 ** 3
 
 
@@ -234,7 +221,7 @@ def _storage_checks(storage, exp):
 
 
 def gpu_host_checks(info, settings):
-    """The checks of one node: info is gpu_host_info's result, settings every key of SETTINGS."""
+    """The checks of one node: info is gpu_host_info's result, settings every setting (settings_problems found none)."""
     if not isinstance(info, dict) or 'nvidia' not in info:
         raise ValueError('gpu_host_checks expects the registered result of inferops.gpu_inference.gpu_host_info')
     exp = settings
@@ -298,33 +285,43 @@ def _number(value, kind):
         return None
 
 
-def settings_problems(settings, prefix=''):
-    """What is wrong with a preflight's settings, one phrase per setting, naming it as prefix + key."""
+def settings_problems(settings, options, prefix=''):
+    """What is wrong with a preflight's settings, one phrase per setting, naming it as prefix + key.
+
+    The settings are the role's variables less the prefix; options is the role's argument spec
+    (meta/argument_specs.yml, the one home of their names, types and choices), checked here in
+    the action's own task, so the preflight needs no separate validation task. Then what a
+    spec cannot say: ranges, dotted versions, the regular expression.
+    """
+    names = [name[len(prefix):] for name in options]
     problems = []
-    missing = [key for key in SETTINGS if key not in settings]
-    unknown = sorted(set(settings) - set(SETTINGS))
+    missing = [key for key in names if key not in settings]
+    unknown = sorted(set(settings) - set(names))
     if missing:
         problems.append('missing setting(s) %s' % ', '.join(prefix + key for key in missing))
     if unknown:
-        problems.append('unknown setting(s) %s; allowed: %s' % (', '.join(prefix + key for key in unknown), ', '.join(SETTINGS)))
+        problems.append('unknown setting(s) %s; allowed: %s' % (', '.join(prefix + key for key in unknown), ', '.join(names)))
+    spec = dict((name, dict((k, v) for k, v in option.items() if k in ('type', 'choices', 'elements')))
+                for name, option in options.items())
+    given = dict((prefix + key, value) for key, value in settings.items() if prefix + key in spec)
+    for error in ArgumentSpecValidator(spec).validate(given).errors:
+        # The spec's messages name the variable and what is allowed; the value is added where they do not show it.
+        text = error.args[0] if error.args else str(error)
+        name = next((n for n in given if "'%s'" % n in text), None)
+        problems.append(text if name is None or 'got:' in text else '%s (got %r)' % (text, given[name]))
 
     def bad(name, text):
         problems.append('%s%s=%s %s' % (prefix, name, settings.get(name), text))
 
-    for name, allowed in sorted(CHOICES.items()):
-        if name in settings and settings[name] not in allowed:
-            bad(name, 'must be one of %s' % ', '.join(allowed))
     for name, kind in (('expected_gpu_count', int), ('min_gpu_memory_mib', int),
                        ('min_model_cache_free_gb', float), ('min_shm_gb', float)):
         if name in settings:
             value = _number(settings[name], kind)
-            if value is None:
-                bad(name, 'must be a number (%s)' % kind.__name__)
-            elif value < 0:
+            if value is not None and value < 0:
                 bad(name, 'must be 0 or more')
     if 'dcgm_exporter_port' in settings:
         port = _number(settings['dcgm_exporter_port'], int)
-        if port is None or not 1 <= port <= 65535:
+        if port is not None and not 1 <= port <= 65535:
             bad('dcgm_exporter_port', 'must be a port from 1 to 65535')
     for name, example in (('min_driver_version', '550.54.15'), ('min_cuda_version', '12.4')):
         value = settings.get(name)

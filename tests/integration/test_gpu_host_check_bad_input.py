@@ -1,9 +1,16 @@
-"""Bad input to gpu_host_check fails before the host is read, naming the variable."""
+"""Bad input to gpu_host_check fails before the host is read, naming the variable.
+
+Through playbooks/preflight.yml, as users run it: there the role's task checks its settings
+against the role's argument spec itself (Ansible's validation task is turned off), so every
+case below fails unless that check is whole.
+"""
 import pytest
 
 # At -vvv ansible-playbook names every module it builds to ship to the host (with or
 # without pipelining: "Using module file .../plugins/modules/gpu_host_info.py").
 GATHER_MODULE = 'modules/gpu_host_info.py'
+PREFLIGHT = 'playbooks/preflight.yml'
+VALIDATION_TASK = "Validating arguments against arg spec 'main'"
 
 CASES = [
     # (variable, bad value, words the error must contain)
@@ -26,7 +33,7 @@ CASES = [
 
 @pytest.mark.parametrize('var,value,words', CASES, ids=['%s=%s' % (c[0][len('gpu_host_check_'):], c[1]) for c in CASES])
 def test_bad_input_fails_before_touching_the_host(playbook, var, value, words):
-    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {var: value}, ['-vvv'])
+    rc, out = playbook(PREFLIGHT, {var: value, 'inferops_hosts': 'localhost'}, ['-vvv'])
     assert rc != 0, out
     flat = ' '.join(out.split())
     for word in words:
@@ -36,6 +43,15 @@ def test_bad_input_fails_before_touching_the_host(playbook, var, value, words):
 
 def test_good_input_reads_the_host(playbook):
     """The counterpart: with valid settings the module does run (so the check above can fail)."""
-    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {'gpu_host_check_fail_on': 'never'}, ['-vvv'])
+    rc, out = playbook(PREFLIGHT, {'gpu_host_check_fail_on': 'never', 'inferops_hosts': 'localhost'}, ['-vvv'])
     assert rc == 0, out
     assert GATHER_MODULE in out
+    assert VALIDATION_TASK not in out, 'the preflight validates its settings twice'
+
+
+def test_the_role_used_directly_keeps_ansibles_validation(playbook):
+    """A playbook of the user's own that lists the role gets Ansible's argument-spec task too."""
+    rc, out = playbook('tests/integration/gpu_host_check_local.yml', {'gpu_host_check_do_agent': 'perhaps'}, ['-vvv'])
+    assert rc != 0, out
+    assert VALIDATION_TASK in out
+    assert GATHER_MODULE not in out

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import (
-    SETTINGS, checks_summary, gather_args, gpu_host_checks, settings_problems, version_tuple)
+    checks_summary, gather_args, gpu_host_checks, settings_problems, version_tuple)
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.preflight_report import (
     preflight_fleet_report, preflight_markdown)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
@@ -43,16 +43,27 @@ def role_settings(**overrides):
     return settings
 
 
+def role_options():
+    """The role's argument spec options (the settings' names, types and choices)."""
+    with open(os.path.join(ROOT, 'roles', 'gpu_host_check', 'meta', 'argument_specs.yml')) as handle:
+        return yaml.safe_load(handle)['argument_specs']['main']['options']
+
+
+def problems(settings, prefix='gpu_host_check_'):
+    return settings_problems(settings, role_options(), prefix)
+
+
 EXPECT = role_settings(expected_gpu_count=2, gpu_model_pattern='H100', min_gpu_memory_mib=80000, min_driver_version='550.54.15',
                        min_cuda_version='12.4', min_model_cache_free_gb=100, min_shm_gb=16)
 
 
 def test_the_settings_are_the_role_variables_and_the_role_passes_each_under_its_own_name():
-    assert sorted(role_settings()) == sorted(SETTINGS)
+    names = [name[len('gpu_host_check_'):] for name in role_options()]
+    assert sorted(role_settings()) == sorted(names)
     with open(os.path.join(ROOT, 'roles', 'gpu_host_check', 'tasks', 'main.yml')) as handle:
         task = yaml.safe_load(handle)[0]['inferops.gpu_inference.gpu_host_check']
-    assert task['settings'] == dict((key, '{{ gpu_host_check_%s }}' % key) for key in SETTINGS)
-    assert settings_problems(role_settings()) == []
+    assert task['settings'] == dict((key, '{{ gpu_host_check_%s }}' % key) for key in names)
+    assert problems(role_settings()) == []
 
 
 def test_what_the_node_is_asked_for_follows_from_the_settings():
@@ -140,10 +151,14 @@ def test_storage_thresholds():
 def test_missing_and_unknown_settings_are_named():
     settings = role_settings(gpu_cnt=2)
     del settings['min_shm_gb']
-    text = ' | '.join(settings_problems(settings, 'gpu_host_check_'))
+    text = ' | '.join(problems(settings))
     assert 'missing setting(s) gpu_host_check_min_shm_gb' in text
     assert 'unknown setting(s) gpu_host_check_gpu_cnt' in text
-    assert settings_problems(role_settings(mig_mode='on')) == ['mig_mode=on must be one of disabled, enabled, any']
+    # Names, types and choices come from the role's argument spec: the message names the variable and the value.
+    assert problems(role_settings(mig_mode='on')) == ['value of gpu_host_check_mig_mode must be one of: disabled, enabled, any, got: on']
+    assert problems(role_settings(no_foreign_processes='maybe'))[0].startswith("argument 'gpu_host_check_no_foreign_processes' is of type")
+    assert problems(role_settings(dcgm_exporter_metrics={'a': 1}))[0].startswith("argument 'gpu_host_check_dcgm_exporter_metrics'")
+    assert problems(role_settings(expected_gpu_count='2', defer_failure='yes', min_shm_gb='0.5')) == []
     with pytest.raises(ValueError, match='gpu_model_pattern'):
         gpu_host_checks(info(), dict(EXPECT, gpu_model_pattern='H100['))
 
@@ -173,14 +188,14 @@ def test_fleet_report_orders_failures_first_and_lists_unchecked_hosts():
 
 
 def test_settings_problems_name_each_bad_setting():
-    problems = settings_problems(role_settings(expected_gpu_count=-1, min_shm_gb='lots', dcgm_exporter_port='70000',
-                                               min_driver_version='550.x', gpu_model_pattern='(', min_cuda_version='12.4'),
-                                 'gpu_host_check_')
-    text = ' | '.join(problems)
-    assert len(problems) == 5, text
+    found = problems(role_settings(expected_gpu_count=-1, min_shm_gb='lots', dcgm_exporter_port='70000',
+                                   min_driver_version='550.x', gpu_model_pattern='(', min_cuda_version='12.4'))
+    text = ' | '.join(found)
+    assert len(found) == 5, text
     assert 'gpu_host_check_expected_gpu_count=-1 must be 0 or more' in text
-    assert 'gpu_host_check_min_shm_gb=lots must be a number' in text
+    assert "argument 'gpu_host_check_min_shm_gb' is of type str and we were unable to convert to float" in text
+    assert "(got 'lots')" in text
     assert 'gpu_host_check_dcgm_exporter_port=70000 must be a port from 1 to 65535' in text
     assert 'gpu_host_check_min_driver_version=550.x must be a dotted version' in text
     assert 'gpu_host_check_gpu_model_pattern=( is not a regular expression' in text
-    assert settings_problems(role_settings(expected_gpu_count=8, min_cuda_version='', dcgm_exporter_port=9400)) == []
+    assert problems(role_settings(expected_gpu_count=8, min_cuda_version='', dcgm_exporter_port=9400)) == []
