@@ -9,8 +9,28 @@ import os
 import subprocess
 import sys
 
+import yaml
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 NODE_IMAGE = 'inferops/node:bookworm'
+# The CPU bed's vLLM server settings, in their one home (also read by make demo and linked into
+# the Molecule scenarios' inventories).
+CPU_BED = os.path.join(ROOT, 'inventories', 'local', 'group_vars', 'gpu_nodes', 'cpu_bed.yml')
+
+
+def bed_server_vars(**overrides):
+    """The CPU bed's vllm_server_* settings (image, model, served name, length, flags), with overrides."""
+    with open(CPU_BED) as handle:
+        settings = yaml.safe_load(handle)
+    settings.update(overrides)
+    return settings
+
+
+def bed_server_argv():
+    """The same server for a bare `docker run`, after its options: image, model and vLLM's flags."""
+    bed = bed_server_vars()
+    return [bed['vllm_server_image'], bed['vllm_server_model'], '--served-model-name', bed['vllm_server_served_model_name'],
+            '--max-model-len', str(bed['vllm_server_max_model_len'])] + list(bed['vllm_server_extra_args'])
 
 
 def setup(bed=True):

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from bedlib import ROOT, ansible_env, health_ok, remove_containers, setup, start_host_nodes
+from bedlib import ROOT, ansible_env, bed_server_argv, bed_server_vars, health_ok, remove_containers, setup, start_host_nodes
 
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 SERVER = 'inferops-capbench-vllm'
@@ -42,8 +42,7 @@ LABEL = 'inferops.bench.capacity=1'
 def start_server():
     remove_containers(name_prefix=SERVER)
     subprocess.run(['docker', 'run', '-d', '--name', SERVER, '--label', LABEL, '--shm-size', '1g', '-p', '127.0.0.1:%d:8000' % PORT,
-                    '-e', 'VLLM_CPU_OMP_THREADS_BIND=nobind', 'inferops/vllm-cpu:0.32.0', '/models/tiny-llama',
-                    '--served-model-name', 'tiny-llama', '--max-model-len', '1024', '--enforce-eager'],
+                    '-e', 'VLLM_CPU_OMP_THREADS_BIND=nobind'] + bed_server_argv(),
                    check=True, capture_output=True)
     for dummy in range(300):
         if health_ok(PORT):
@@ -135,12 +134,10 @@ def part_canary(args):
     hosts = dict((n, {'vllm_server_name': n.replace('node', 'vllm'), 'vllm_server_port': PORT + 10 + i,
                       'vllm_server_base_dir': '/srv/inferops-capbench/%s/vllm' % n, 'vllm_server_hf_cache_dir': '/srv/inferops-capbench/%s/hf' % n,
                       'vllm_bench_result_dir': '/srv/inferops-capbench/%s/bench' % n}) for i, n in enumerate(names))
-    common = {'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
-              'inferops_accelerator': 'cpu', 'vllm_server_image': 'inferops/vllm-cpu:0.32.0', 'vllm_server_image_pull': 'never',
-              'vllm_server_model': '/models/tiny-llama', 'vllm_server_served_model_name': 'tiny-llama', 'vllm_server_max_model_len': 1024,
-              'vllm_server_extra_args': ['--enforce-eager'], 'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g',
-              'vllm_server_collect_env': False, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
-              'vllm_server_smoke_tests': ['completion'], 'vllm_bench_sample_gpu': 'none'}
+    common = bed_server_vars(**{
+              'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
+              'inferops_accelerator': 'cpu', 'vllm_server_collect_env': False, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
+              'vllm_server_smoke_tests': ['completion'], 'vllm_bench_sample_gpu': 'none'})
     with open(inventory, 'w') as handle:
         json.dump({'all': {'children': {'gpu_nodes': {'hosts': hosts, 'vars': common}}}}, handle)
     remove_containers(label=LABEL, name_prefix='inferops-capbench-')

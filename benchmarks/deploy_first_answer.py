@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from bedlib import ROOT, health_ok, setup, started_at
+from bedlib import ROOT, bed_server_vars, health_ok, setup, started_at
 
 NAME = 'inferops-bench-deploy'
 PORT = 18201
@@ -51,13 +51,10 @@ def main():
     setup()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-deploy-')
-    extra = {
-        'vllm_server_accelerator': 'cpu', 'vllm_server_image': 'inferops/vllm-cpu:0.32.0', 'vllm_server_image_pull': 'never',
-        'vllm_server_model': '/models/tiny-llama', 'vllm_server_served_model_name': 'tiny-llama',
-        'vllm_server_max_model_len': 1024, 'vllm_server_extra_args': ['--enforce-eager'],
-        'vllm_server_port': PORT, 'vllm_server_name': NAME, 'vllm_server_base_dir': work + '/vllm',
-        'vllm_server_hf_cache_dir': work + '/hf', 'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g',
-    }
+    extra = bed_server_vars(
+        vllm_server_accelerator='cpu', vllm_server_port=PORT, vllm_server_name=NAME, vllm_server_base_dir=work + '/vllm',
+        vllm_server_hf_cache_dir=work + '/hf',
+    )
     cmd = [os.path.join(bindir, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
            '-e', 'ansible_python_interpreter=' + sys.executable, '-e', 'inferops_hosts=localhost',
            '-e', json.dumps(extra), 'playbooks/deploy.yml']

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from bedlib import ROOT, ansible_env, health_ok, remove_containers, setup, start_host_nodes, started_at
+from bedlib import ROOT, ansible_env, bed_server_vars, health_ok, remove_containers, setup, start_host_nodes, started_at
 
 PREFIX = 'inferops-roll-node-'
 SERVER_PREFIX = 'inferops-roll-vllm-'
@@ -72,18 +72,16 @@ def main():
         start_host_nodes(names, LABEL, volumes=['%s/{name}:%s/{name}' % (STATE, STATE)])
         hosts = dict((name, {'vllm_server_name': '%s%d' % (SERVER_PREFIX, i + 1), 'vllm_server_port': BASE_PORT + i})
                      for i, name in enumerate(names))
-        group_vars = {
+        group_vars = bed_server_vars(**{
             'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
-            'inferops_accelerator': 'cpu', 'vllm_server_accelerator': 'cpu', 'vllm_server_image': 'inferops/vllm-cpu:0.32.0',
-            'vllm_server_image_pull': 'never', 'vllm_server_model': '/models/tiny-llama', 'vllm_server_served_model_name': 'tiny-llama',
-            'vllm_server_max_model_len': 1024, 'vllm_server_extra_args': ['--enforce-eager'],
+            'inferops_accelerator': 'cpu', 'vllm_server_accelerator': 'cpu',
             'vllm_server_base_dir': STATE + '/{{ inventory_hostname }}/vllm',
             'vllm_server_hf_cache_dir': STATE + '/{{ inventory_hostname }}/hf',
-            'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g', 'vllm_server_health_timeout': 300,
+            'vllm_server_health_timeout': 300,
             # Several CPU servers on few cores: let the scheduler place their OpenMP threads.
             'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
             'gpu_host_check_container_engine': 'docker', 'gpu_host_check_model_cache_path': STATE,
-        }
+        })
         inventory = os.path.join(work, 'hosts.json')
         with open(inventory, 'w') as handle:
             json.dump({'all': {'children': {'gpu_nodes': {'hosts': hosts, 'vars': group_vars}}}}, handle)

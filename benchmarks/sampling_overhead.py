@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.request
 
-from bedlib import setup
+from bedlib import bed_server_argv, setup
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 NAME, PORT, DCGM_PORT = 'inferops-bench-sampling', 18211, 19411
@@ -60,9 +60,8 @@ def main():
     setup()
     bindir = os.path.dirname(sys.executable)
     subprocess.run(['docker', 'rm', '-f', NAME], capture_output=True, check=False)
-    subprocess.run(['docker', 'run', '-d', '--name', NAME, '-p', '127.0.0.1:%d:8000' % PORT, '--shm-size', '1g',
-                    'inferops/vllm-cpu:0.32.0', '/models/tiny-llama', '--served-model-name', 'tiny-llama',
-                    '--max-model-len', '1024', '--enforce-eager'], check=True, capture_output=True)
+    subprocess.run(['docker', 'run', '-d', '--name', NAME, '-p', '127.0.0.1:%d:8000' % PORT, '--shm-size', '1g'] + bed_server_argv(),
+                   check=True, capture_output=True)
     double = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'doubles', 'dcgm_exporter_double.py'),
                                '--port', str(DCGM_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),

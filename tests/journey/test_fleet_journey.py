@@ -33,6 +33,7 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
@@ -158,12 +159,11 @@ def write_inventory(bed):
     with open(os.path.join(inv, 'group_vars', 'all.yml'), 'a') as handle:
         handle.write('inferops_known_hosts: %s/known_hosts\n' % work)
         handle.write('droplet_ssh_user: debian\n')
-    # The fleet's vLLM settings, here the bed's: the CPU build, a tiny model made offline.
-    settings = {
-        'vllm_server_image': 'inferops/vllm-cpu:0.32.0', 'vllm_server_image_pull': 'never',
-        'vllm_server_model': '/models/tiny-llama', 'vllm_server_served_model_name': 'tiny-llama',
-        'vllm_server_max_model_len': 1024, 'vllm_server_extra_args': ['--enforce-eager'],
-        'vllm_server_ipc_host': False, 'vllm_server_shm_size': '1g',
+    # The fleet's vLLM settings, here the bed's (the CPU build, a tiny model made offline: their one
+    # home is the local inventory's cpu_bed.yml), and what this fleet adds.
+    with open(os.path.join(ROOT, 'inventories', 'local', 'group_vars', 'gpu_nodes', 'cpu_bed.yml')) as handle:
+        settings = yaml.safe_load(handle)
+    settings.update({
         # Droplets share one engine here: one container name each; bind mounts name host paths,
         # which the droplet shares.
         'vllm_server_name': 'vllm-{{ inventory_hostname }}',
@@ -180,7 +180,7 @@ def write_inventory(bed):
         # No dcgm-exporter on the bed's droplets (two would share 127.0.0.1:9400 here); Molecule's
         # preflight and bench scenarios check it against its double.
         'gpu_host_check_dcgm_exporter': False,
-    }
+    })
     with open(os.path.join(inv, 'group_vars', 'gpu_nodes.yml'), 'w') as handle:
         json.dump(settings, handle, indent=1)
     fingerprint = subprocess.run(['ssh-keygen', '-E', 'md5', '-lf', bed['key'] + '.pub'], capture_output=True, text=True,
