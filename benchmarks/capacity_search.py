@@ -135,9 +135,9 @@ def part_canary(args):
                       'vllm_server_base_dir': '/srv/inferops-capbench/%s/vllm' % n, 'vllm_server_hf_cache_dir': '/srv/inferops-capbench/%s/hf' % n,
                       'vllm_bench_result_dir': '/srv/inferops-capbench/%s/bench' % n}) for i, n in enumerate(names))
     common = bed_server_vars(**{
-              'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
-              'inferops_accelerator': 'cpu', 'vllm_server_collect_env': False, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
-              'vllm_server_smoke_tests': ['completion'], 'vllm_bench_sample_gpu': 'none'})
+        'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
+        'inferops_accelerator': 'cpu', 'vllm_server_collect_env': False, 'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
+        'vllm_server_smoke_tests': ['completion'], 'vllm_bench_sample_gpu': 'none'})
     with open(inventory, 'w') as handle:
         json.dump({'all': {'children': {'gpu_nodes': {'hosts': hosts, 'vars': common}}}}, handle)
     remove_containers(label=LABEL, name_prefix='inferops-capbench-')
