@@ -68,3 +68,13 @@ def fake_executable(folder, name, script):
         handle.write('#!/bin/sh\n' + script)
     os.chmod(path, 0o755)
     return path
+
+
+def make_action(action_class, args, check_mode=False):
+    """An action plugin instance with these task arguments (no connection: controller-side work only)."""
+    from unittest.mock import MagicMock
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    task = MagicMock(async_val=0, check_mode=check_mode, diff=False)
+    task.args = args
+    return action_class(task, MagicMock(), PlayContext(), DataLoader(), None, None)
