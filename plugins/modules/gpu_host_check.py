@@ -13,16 +13,21 @@ module: gpu_host_check
 short_description: Preflight a GPU inference node in one task - validate, read, judge
 version_added: 0.1.0
 description:
-  - Checks the settings on the controller and fails, naming each bad setting, before anything
-    runs on the node.
+  - Reads its settings from the variables of the P(inferops.gpu_inference.gpu_host_check#role) role, by
+    the names the role's argument spec lists (C(ansible-doc -t role inferops.gpu_inference.gpu_host_check)),
+    which keeps their meanings and defaults in one place; it takes no arguments of its own.
+  - Checks the settings on the controller and fails, naming each bad variable and its value, before
+    anything runs on the node.
   - Reads the node with one run of M(inferops.gpu_inference.gpu_host_info) (one C(nvidia-smi)
     query for all GPU fields; what else it reads follows from the settings), then judges the
     observations on the controller.
-  - Sets the facts C(gpu_host_check_results), C(gpu_host_check_summary), C(gpu_host_check_gpus),
-    C(gpu_host_check_info) and C(gpu_host_check_should_fail), which the fleet report of
+  - Sets the facts C(gpu_host_check_results), C(gpu_host_check_summary), C(gpu_host_check_gpus) (one
+    dictionary per GPU), C(gpu_host_check_info) (the rest of what gpu_host_info read) and
+    C(gpu_host_check_should_fail), which the fleet report of
     C(playbooks/preflight.yml) reads; warns with one line per failing or warning check.
-  - This is what the P(inferops.gpu_inference.gpu_host_check#role) role runs; it is an action
-    plugin, so its work is on the controller but for the one module run on the node.
+  - This is what the P(inferops.gpu_inference.gpu_host_check#role) role runs; use the role (its defaults
+    are the settings' defaults). It is an action plugin, so its work is on the controller but for the
+    one module run on the node.
   - Only reads; never changes the host.
 author:
   - inferops engineers (@inferops)
@@ -32,22 +37,7 @@ attributes:
   action:
     support: full
     description: Runs as an action plugin on the controller.
-options:
-  settings:
-    description:
-      - Every setting of the P(inferops.gpu_inference.gpu_host_check#role) role, under the role's variable
-        name less its C(gpu_host_check_) prefix (V(expected_gpu_count), V(dcgm_exporter_port), V(fail_on), ...).
-        Their meanings and defaults are the role's (C(ansible-doc -t role inferops.gpu_inference.gpu_host_check)),
-        which keeps them in one place; a missing or unknown key fails, naming it.
-      - Use the role; this is what it runs.
-    type: dict
-    required: true
-  name_prefix:
-    description:
-      - Put before each setting's name in error messages. The role sets C(gpu_host_check_) so that
-        errors name its variables.
-    type: str
-    default: ""
+options: {}
 seealso:
   - module: inferops.gpu_inference.gpu_host_info
   - module: inferops.gpu_inference.nvidia_smi_info

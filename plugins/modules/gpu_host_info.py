@@ -43,6 +43,14 @@ options:
     description: URL of the dcgm-exporter metrics endpoint; V(null) skips it.
     type: str
     default: http://127.0.0.1:9400/metrics
+  dcgm_exporter_metrics:
+    description:
+      - Metric families to keep from the scrape (their samples and C(# HELP)/C(# TYPE) lines); the rest of
+        the text is dropped on the node, so a fleet's preflight carries back only what it judges.
+      - An empty list keeps the whole text.
+    type: list
+    elements: str
+    default: []
   timeout:
     description: Seconds to wait for the metrics endpoint.
     type: int
@@ -69,6 +77,7 @@ EXAMPLES = r"""
 - name: Gather preflight observations
   inferops.gpu_inference.gpu_host_info:
     dcgm_exporter_url: http://127.0.0.1:9400/metrics
+    dcgm_exporter_metrics: [DCGM_FI_DEV_GPU_UTIL, DCGM_FI_DEV_FB_USED]
     model_cache_path: /mnt/models
   register: gpu_host
 """
@@ -87,7 +96,8 @@ nvidia:
   type: dict
 dcgm_exporter:
   description: C(systemd) (whether systemd runs), C(unit_state) (C(systemctl is-active) output or null),
-    C(url), C(status) (HTTP status or null), C(metrics_text) (raw Prometheus text), C(error).
+    C(url), C(status) (HTTP status or null), C(metrics_text) (the Prometheus text of the families in
+    O(dcgm_exporter_metrics), or all of it), C(metrics_bytes) (the whole scrape's size), C(error).
   returned: always
   type: dict
 container:
@@ -109,6 +119,7 @@ do_agent:
 import json
 import os
 import platform
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
@@ -168,6 +179,23 @@ def unit_state(module, unit):
     return (out or err).strip() or 'unknown'
 
 
+def keep_families(text, names):
+    """The lines of Prometheus text that belong to the named metric families (all when none are named)."""
+    if not names:
+        return text
+    wanted = set(names)
+    kept = []
+    for line in text.splitlines():
+        if line.startswith('#'):
+            words = line.split(None, 3)
+            keep = len(words) > 2 and words[1] in ('HELP', 'TYPE') and words[2] in wanted
+        else:
+            keep = re.split(r'[{\s]', line, 1)[0] in wanted
+        if keep:
+            kept.append(line)
+    return '\n'.join(kept) + '\n' if kept else ''
+
+
 def dcgm_facts(module):
     url = module.params['dcgm_exporter_url']
     facts = {'systemd': systemd_running(), 'unit': module.params['dcgm_exporter_unit'], 'url': url,
@@ -176,7 +204,8 @@ def dcgm_facts(module):
     if url:
         facts['status'], text = http_util.get_text(url, timeout=module.params['timeout'], verify=False)
         if facts['status'] == 200:
-            facts['metrics_text'] = text
+            facts['metrics_bytes'] = len(text)
+            facts['metrics_text'] = keep_families(text, module.params['dcgm_exporter_metrics'])
         else:
             facts['error'] = text if facts['status'] is None else 'HTTP %s: %s' % (facts['status'], text.strip()[:200])
     return facts
@@ -241,6 +270,7 @@ def main():
             processes=dict(type='bool', default=False),
             dcgm_exporter_unit=dict(type='str', default='dcgm-exporter'),
             dcgm_exporter_url=dict(type='str', default='http://127.0.0.1:9400/metrics'),
+            dcgm_exporter_metrics=dict(type='list', elements='str', default=[]),
             timeout=dict(type='int', default=5),
             model_cache_path=dict(type='path', default='/var/lib/inferops/model-cache'),
             container_engines=dict(type='list', elements='str', choices=['docker', 'podman'], default=['docker', 'podman']),

@@ -254,6 +254,7 @@ def gather_args(settings):
         'processes': bool(settings['no_foreign_processes']),
         'dcgm_exporter_unit': settings['dcgm_exporter_unit'],
         'dcgm_exporter_url': 'http://%s:%s/metrics' % (settings['dcgm_exporter_host'], settings['dcgm_exporter_port']) if dcgm else '',
+        'dcgm_exporter_metrics': list(settings['dcgm_exporter_metrics']) if dcgm else [],
         'model_cache_path': settings['model_cache_path'],
         'container_engines': ['docker', 'podman'] if engine in ('any', 'none') else [engine],
         'do_agent': bool(settings['do_agent']),

@@ -186,7 +186,8 @@ def test_every_task_passes_only_options_its_module_accepts():
 def test_the_check_catches_the_bug_it_was_written_for():
     accepted = collection_spec('nvidia_smi_info')
     assert 'executable' in accepted and 'nvidia_smi' not in accepted
-    assert 'settings' in collection_spec('gpu_host_check')  # an action plugin's own spec
+    assert collection_spec('gpu_host_check') == set()  # an action plugin's own spec: it takes no arguments
+    assert 'served_model_name' in collection_spec('vllm_wait')
 
 
 # Role variables set from outside the roles: play vars, include_role/import_role vars, task vars

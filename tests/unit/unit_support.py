@@ -70,11 +70,14 @@ def fake_executable(folder, name, script):
     return path
 
 
-def make_action(action_class, args, check_mode=False):
-    """An action plugin instance with these task arguments (no connection: controller-side work only)."""
+def make_action(action_class, args, check_mode=False, variables=None):
+    """An action plugin instance with these task arguments (no connection: controller-side work only),
+    and a real templar over these variables."""
     from unittest.mock import MagicMock
     from ansible.parsing.dataloader import DataLoader
     from ansible.playbook.play_context import PlayContext
+    from ansible.template import Templar
     task = MagicMock(async_val=0, check_mode=check_mode, diff=False)
     task.args = args
-    return action_class(task, MagicMock(), PlayContext(), DataLoader(), None, None)
+    loader = DataLoader()
+    return action_class(task, MagicMock(), PlayContext(), loader, Templar(loader=loader, variables=variables or {}), None)

@@ -26,6 +26,9 @@ def test_a_healthy_node_is_read_once_and_passes(run_action):
     assert summary['fail'] == 0 and summary['ok'] > 5
     facts = result['ansible_facts']
     assert len(facts['gpu_host_check_gpus']) == 2 and facts['gpu_host_check_should_fail'] is False
+    # Each fact once: the GPUs are not kept a second time in what was read.
+    nvidia = facts['gpu_host_check_info']['nvidia']
+    assert 'gpus' not in nvidia and nvidia['gpu_count'] == 2 and nvidia['driver_version']
 
 
 def test_a_fault_fails_the_host_naming_its_check_or_waits_for_the_fleet_report(run_action):
@@ -37,3 +40,14 @@ def test_a_fault_fails_the_host_naming_its_check_or_waits_for_the_fleet_report(r
     assert not deferred.get('failed') and deferred['should_fail'] is True
     reported, dummy = run_action(profile=ecc, fail_on='never')
     assert not reported.get('failed') and reported['should_fail'] is False and reported['warnings']
+
+
+def test_the_settings_are_the_role_variables_templated(run_action):
+    # gpu_host_check_accelerator's default is a template over the fleet-wide inferops_accelerator.
+    cpu, calls = run_action(fleet_vars={'inferops_accelerator': 'cpu'}, dcgm_exporter=True)
+    assert not cpu.get('failed'), cpu.get('msg')
+    checks = dict((c['check'], c['status']) for c in cpu['checks'])
+    assert checks['gpus'] == 'skip' and 'gpu_count' not in checks and calls[0][1]['dcgm_exporter_url'] == ''
+    gpu, calls = run_action(dcgm_exporter=True)
+    assert dict((c['check'], c['status']) for c in gpu['checks'])['gpu_count'] == 'ok'
+    assert calls[0][1]['dcgm_exporter_url'] == 'http://127.0.0.1:9400/metrics'

@@ -46,6 +46,7 @@ def test_one_run_reads_gpus_dcgm_storage_and_the_os(exporter, nvidia_smi, tmp_pa
     assert nvidia['driver_version'] and nvidia['cuda_version']
     dcgm = result['dcgm_exporter']
     assert dcgm['status'] == 200 and 'DCGM_FI_DEV_GPU_UTIL' in dcgm['metrics_text'] and dcgm['error'] is None
+    assert len(dcgm['metrics_text']) == dcgm['metrics_bytes']  # no families named: the whole scrape
     cache = result['storage']['model_cache']
     assert cache['path'] == str(tmp_path / 'not-yet') and cache['measured_path'] == str(tmp_path) and cache['free_bytes'] > 0
     assert result['os']['kernel'] and 'podman' in result['container']
@@ -59,3 +60,15 @@ def test_what_does_not_answer_is_said_not_failed(exporter, tmp_path):
     assert result['dcgm_exporter']['metrics_text'] is None and result['dcgm_exporter']['error'].startswith('HTTP 404')
     no_dcgm = run_module('gpu_host_info', {'nvidia_smi': str(tmp_path / 'x'), 'dcgm_exporter_url': '', 'container_engines': ['podman']})
     assert no_dcgm['dcgm_exporter']['status'] is None and no_dcgm['dcgm_exporter']['error'] is None
+
+
+def test_only_the_asked_for_dcgm_families_come_back(exporter, tmp_path):
+    whole = dcgm_exporter_double.render(2, set())
+    result = run_module('gpu_host_info', {'nvidia_smi': str(tmp_path / 'x'), 'dcgm_exporter_url': exporter + '/metrics',
+                                          'dcgm_exporter_metrics': ['DCGM_FI_DEV_FB_USED'], 'container_engines': ['podman']})
+    dcgm = result['dcgm_exporter']
+    assert dcgm['metrics_bytes'] == len(whole) > 2 * len(dcgm['metrics_text'])
+    kept = dcgm['metrics_text'].splitlines()
+    assert kept == [line for line in whole.splitlines()
+                    if line.startswith(('DCGM_FI_DEV_FB_USED{', '# HELP DCGM_FI_DEV_FB_USED ', '# TYPE DCGM_FI_DEV_FB_USED '))]
+    assert len([line for line in kept if not line.startswith('#')]) == 2  # one sample per GPU

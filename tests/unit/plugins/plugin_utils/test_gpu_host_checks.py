@@ -57,21 +57,25 @@ EXPECT = role_settings(expected_gpu_count=2, gpu_model_pattern='H100', min_gpu_m
                        min_cuda_version='12.4', min_model_cache_free_gb=100, min_shm_gb=16)
 
 
-def test_the_settings_are_the_role_variables_and_the_role_passes_each_under_its_own_name():
+def test_the_settings_are_the_role_variables_and_the_role_passes_no_second_list():
     names = [name[len('gpu_host_check_'):] for name in role_options()]
     assert sorted(role_settings()) == sorted(names)
+    # The role's task passes nothing: the action reads the variables the argument spec lists.
     with open(os.path.join(ROOT, 'roles', 'gpu_host_check', 'tasks', 'main.yml')) as handle:
         task = yaml.safe_load(handle)[0]['inferops.gpu_inference.gpu_host_check']
-    assert task['settings'] == dict((key, '{{ gpu_host_check_%s }}' % key) for key in names)
+    assert task == {}
     assert problems(role_settings()) == []
 
 
 def test_what_the_node_is_asked_for_follows_from_the_settings():
     args = gather_args(role_settings(dcgm_exporter_host='10.0.0.5', dcgm_exporter_port=9500, container_engine='none'))
     assert args['dcgm_exporter_url'] == 'http://10.0.0.5:9500/metrics'
+    # Only the families it judges come back from the node.
+    assert args['dcgm_exporter_metrics'] == ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED']
     assert args['container_engines'] == ['docker', 'podman']
     assert gather_args(role_settings(container_engine='podman'))['container_engines'] == ['podman']
     assert gather_args(role_settings(dcgm_exporter=False))['dcgm_exporter_url'] == ''
+    assert gather_args(role_settings(dcgm_exporter=False))['dcgm_exporter_metrics'] == []
     assert gather_args(role_settings(accelerator='cpu'))['dcgm_exporter_url'] == ''
 
 
