@@ -45,15 +45,11 @@ class ActionModule(ActionBase):
             num_prompts=dict(type='int', default=100),
             probe=dict(type='bool', default=True),
         ))
-        problems = []
-        if args['ttft_p99_ms'] is None and args['tpot_p99_ms'] is None:
-            problems.append('give ttft_p99_ms or tpot_p99_ms (or both): the SLO the capacity is measured at')
-        if not 0 < args['low'] <= args['high']:
-            problems.append('low=%s and high=%s must satisfy 0 < low <= high' % (args['low'], args['high']))
-        if not 0 < args['precision'] < 1:
-            problems.append('precision=%s must be above 0 and below 1 (0.1: within 10%%)' % args['precision'])
-        if args['max_runs'] < 2 or args['num_prompts'] < 1:
-            problems.append('max_runs=%s must be 2 or more and num_prompts=%s 1 or more' % (args['max_runs'], args['num_prompts']))
+        bench = args['bench'] or {}
+        problems = capacity.settings_problems(args['mode'], args['low'], args['high'], args['precision'], args['max_runs'],
+                                              args['num_prompts'], args['ttft_p99_ms'], args['tpot_p99_ms'],
+                                              input_len=bench.get('input_len'), output_len=bench.get('output_len'),
+                                              names={'input_len': 'bench.input_len', 'output_len': 'bench.output_len'})
         if problems:
             result.update(failed=True, msg='vllm_capacity: ' + '; '.join(problems))
             return result

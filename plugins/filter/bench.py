@@ -22,6 +22,7 @@ description:
     levels), C(bench_sweep_scenario) (one concurrency-sweep scenario), C(bench_canary_rows) (a rolling redeploy's
     performance gate - new against old, per scenario and metric) and C(capacity_row) (a capacity search's report
     row - capacity, output tok/s there, cost per million output tokens, joules per output token).
+  - C(capacity_problems) - a dict of the role's C(vllm_bench_capacity_*) settings (keys - the variable names) to the list of their problems.
 author:
   - inferops engineers (@inferops)
 requirements:
@@ -73,6 +74,19 @@ def capacity_row(search, host, price_per_hour=0, node_type=''):
     return capacity.node_summary(host, search, price_per_hour, node_type)
 
 
+# The capacity search's settings, by the role variable that holds each.
+CAPACITY_VARS = dict((key, 'vllm_bench_capacity_' + key) for key in (
+    'mode', 'low', 'high', 'precision', 'max_runs', 'num_prompts', 'ttft_p99_ms', 'tpot_p99_ms', 'input_len', 'output_len'))
+
+
+def capacity_problems(settings):
+    """The problems of the role's capacity settings ({vllm_bench_capacity_low: ..., ...}), named as the role's variables."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError('capacity_problems: expects a dict of vllm_bench_capacity_* settings, got %s' % type(settings).__name__)
+    values = dict((key, settings.get(var)) for key, var in CAPACITY_VARS.items())
+    return capacity.settings_problems(names=CAPACITY_VARS, **values)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -84,4 +98,5 @@ class FilterModule(object):
             'bench_sweep_scenario': bench_report.sweep_scenario,
             'bench_canary_rows': bench_report.canary_rows,
             'capacity_row': capacity_row,
+            'capacity_problems': capacity_problems,
         }

@@ -18,6 +18,12 @@ p99 TPOT are within the SLOs. The search:
    within ``precision`` (relative) of the passing one. A step with failed requests counts as a
    miss at once; the search never goes above a failing step.
 
+Every step the search takes counts toward ``max_runs``, one answered from an earlier run as
+well, so the search always ends. ``settings_problems`` checks its settings (every entry point
+calls it: the vllm_capacity action, the role through the ``capacity_problems`` filter, and
+``find_capacity`` itself): in concurrency mode the bounds are whole numbers from 1 (a
+concurrency of 0 means no limit), the SLOs above 0, the request lengths from 1.
+
 ``linear_scan`` is what the benchmark compares it with. ``node_summary`` and ``type_summary``
 turn a search into the report's rows (rate, output tok/s, cost per million output tokens at that
 rate, joules per output token from GPU power readings).
@@ -27,6 +33,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import math
 from html import escape
 
@@ -34,6 +41,104 @@ from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.bench_report import html_page
 
 MODES = ('rate', 'concurrency')
+# Rates are measured to 3 decimals (_level): a lower bound under this would be sent as a rate of 0.
+RATE_FLOOR = 0.001
+
+
+def _show(value):
+    """A value as the messages print it: numbers as they are, strings (and anything else) in JSON form."""
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _number(value):
+    """The value as a finite float (numbers, or strings that read as one), else None (bool is not a number)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _whole(value):
+    """The value as an int when it is a whole number (64.0 is one, 0.5 is not), else None."""
+    number = _number(value)
+    return int(number) if number is not None and number == int(number) else None
+
+
+def _problems(settings, names=None):
+    """The problems of the given settings (a key left out is not checked). The rules behind settings_problems."""
+    names = names or {}
+
+    def name(key):
+        return names.get(key, key)
+
+    def said(key):
+        return '%s=%s' % (name(key), _show(settings[key]))
+
+    problems = []
+    mode = settings.get('mode')
+    if 'mode' in settings and mode not in MODES:
+        problems.append('%s must be rate or concurrency' % said('mode'))
+    if 'ttft_p99_ms' in settings or 'tpot_p99_ms' in settings:
+        slos = [key for key in ('ttft_p99_ms', 'tpot_p99_ms') if settings.get(key) is not None]
+        if not slos:
+            problems.append('%s and %s are both null: give the SLO the capacity is measured at' % (name('ttft_p99_ms'), name('tpot_p99_ms')))
+        for key in slos:
+            number = _number(settings[key])
+            if number is None or number <= 0:
+                problems.append('%s must be milliseconds above 0 (or null: no such SLO)' % said(key))
+    if 'low' in settings and 'high' in settings:
+        low, high = _number(settings['low']), _number(settings['high'])
+        for key, number in (('low', low), ('high', high)):
+            if number is None:
+                problems.append('%s must be a number above 0' % said(key))
+        if any(number is not None and number <= 0 for number in (low, high)) or (
+                low is not None and high is not None and low > high):
+            problems.append('%s and %s must satisfy 0 < low <= high' % (said('low'), said('high')))
+        for key, number in (('low', low), ('high', high)):
+            if mode == 'concurrency' and number is not None and number > 0 and (_whole(number) is None or number < 1):
+                problems.append('%s must be a whole number of 1 or more in concurrency mode (a concurrency of 0 means no limit)' % said(key))
+        if mode == 'rate' and low is not None and 0 < low < RATE_FLOOR:
+            problems.append('%s must be %s or more in rate mode (rates are measured to 3 decimals; a lower one is a rate of 0)'
+                            % (said('low'), RATE_FLOOR))
+    if 'precision' in settings:
+        number = _number(settings['precision'])
+        if number is None or not 0 < number < 1:
+            problems.append('%s must be above 0 and below 1 (0.1: within 10%%)' % said('precision'))
+    for key, least in (('max_runs', 2), ('num_prompts', 1)):
+        if key in settings:
+            whole = _whole(settings[key])
+            if whole is None:
+                problems.append('%s must be a whole number of %d or more' % (said(key), least))
+            elif whole < least:
+                problems.append('%s must be %d or more' % (said(key), least))
+    for key in ('input_len', 'output_len'):
+        if settings.get(key) is not None:
+            whole = _whole(settings[key])
+            if whole is None or whole < 1:
+                problems.append('%s must be a whole number of 1 or more (tokens per request)' % said(key))
+    return problems
+
+
+def settings_problems(mode, low, high, precision, max_runs, num_prompts, ttft_p99_ms, tpot_p99_ms,
+                      input_len=None, output_len=None, names=None):
+    """The problems of a capacity search's settings, as messages naming the setting, its value and what is allowed.
+
+    ``names`` maps a setting (``low``, ``ttft_p99_ms``...) to the name to print (the role's variable, the action's
+    option); a setting without one is printed as it is called here. ``input_len`` and ``output_len`` are checked
+    when given. Rules: mode rate or concurrency; at least one SLO, each above 0; 0 < low <= high (in concurrency
+    mode whole numbers from 1; in rate mode low from 0.001); precision above 0 and below 1; max_runs a whole
+    number of 2 or more; num_prompts, input_len and output_len whole numbers of 1 or more. Non-numbers are
+    reported, not raised.
+    """
+    settings = dict(mode=mode, low=low, high=high, precision=precision, max_runs=max_runs, num_prompts=num_prompts,
+                    ttft_p99_ms=ttft_p99_ms, tpot_p99_ms=tpot_p99_ms, input_len=input_len, output_len=output_len)
+    return _problems(settings, names)
 
 
 def judge(results, slo):
@@ -68,12 +173,23 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
     even ``low`` misses. ``next_step`` is the lowest measured level that missed (None when the
     capacity is the range's top or the server's saturation rate).
     """
-    if mode not in MODES:
-        raise ValueError('mode must be one of %s' % ', '.join(MODES))
+    slo = slo or {}
+    problems = _problems(dict(mode=mode, low=low, high=high, precision=precision, max_runs=max_runs,
+                              ttft_p99_ms=slo.get('ttft_p99_ms'), tpot_p99_ms=slo.get('tpot_p99_ms')))
+    if problems:
+        raise ValueError('; '.join(problems))
+    low, high, precision, max_runs = _number(low), _number(high), _number(precision), _whole(max_runs)
     steps = []
     cache = {}
+    # Every step the loops take counts, those answered from the cache too (a repeated step makes no progress):
+    # each loop below takes one step per turn and stops at max_runs, so the search ends after max_runs steps at most.
+    taken = [0]
+
+    def more():
+        return taken[0] < max_runs
 
     def run(x, role):
+        taken[0] += 1
         x = 'inf' if x == 'inf' else _level(mode, x)
         if x in cache:
             return cache[x]
@@ -102,7 +218,7 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
     step = run(start, 'bracket')
     if step['ok']:
         ok_step = step
-        while miss_step is None and len(steps) < max_runs:
+        while miss_step is None and more():
             if float(ok_step['x']) >= float(high):
                 return result(ok_step, None, 'the range top passes')
             step = run(min(float(ok_step['x']) * 2, float(high)), 'bracket')
@@ -112,7 +228,7 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
                 miss_step = step
     else:
         miss_step = step
-    while ok_step is None and len(steps) < max_runs:
+    while ok_step is None and more():
         x = miss_step['x'] / 2.0
         if x < float(low) - 1e-9:
             step = run(low, 'bracket') if _level(mode, low) != miss_step['x'] else miss_step
@@ -126,7 +242,7 @@ def find_capacity(measure, slo, mode='rate', low=1.0, high=64.0, precision=0.1, 
         else:
             miss_step = step
     # Bisect.
-    while ok_step and miss_step and not _close(mode, ok_step['x'], miss_step['x'], precision) and len(steps) < max_runs:
+    while ok_step and miss_step and not _close(mode, ok_step['x'], miss_step['x'], precision) and more():
         # Rates are bisected geometrically (the precision is relative), concurrencies arithmetically.
         mid = (ok_step['x'] + miss_step['x']) / 2.0 if mode == 'concurrency' else math.sqrt(ok_step['x'] * miss_step['x'])
         if _level(mode, mid) in (ok_step['x'], miss_step['x']):

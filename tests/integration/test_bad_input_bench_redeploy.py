@@ -118,6 +118,15 @@ CAPACITY = [
     ('capacity-precision-one', {'vllm_bench_capacity_precision': 1}, ['vllm_bench_capacity_precision=1 must be above 0 and below 1']),
     ('capacity-mode', {'vllm_bench_capacity_mode': 'speed'}, ['vllm_bench_capacity_mode', 'rate, concurrency']),
     ('capacity-runs-one', {'vllm_bench_capacity_max_runs': 1}, ['vllm_bench_capacity_max_runs=1 must be 2 or more']),
+    ('capacity-concurrency-default-low', {'vllm_bench_capacity_mode': 'concurrency'},
+     ['vllm_bench_capacity_low=0.5 must be a whole number of 1 or more in concurrency mode', 'a concurrency of 0 means no limit']),
+    ('capacity-concurrency-high-fraction', {'vllm_bench_capacity_mode': 'concurrency', 'vllm_bench_capacity_low': 1,
+                                            'vllm_bench_capacity_high': 7.5},
+     ['vllm_bench_capacity_high=7.5 must be a whole number of 1 or more in concurrency mode']),
+    ('capacity-input-len-zero', {'vllm_bench_capacity_input_len': 0}, ['vllm_bench_capacity_input_len=0 must be a whole number of 1 or more']),
+    ('capacity-output-len-zero', {'vllm_bench_capacity_output_len': 0}, ['vllm_bench_capacity_output_len=0 must be a whole number of 1 or more']),
+    ('capacity-tpot-negative', {'vllm_bench_capacity_tpot_p99_ms': -20}, ['vllm_bench_capacity_tpot_p99_ms=-20', 'above 0']),
+    ('capacity-ttft-text', {'vllm_bench_capacity_ttft_p99_ms': 'fast'}, ['vllm_bench_capacity_ttft_p99_ms', 'convert to float']),
 ]
 
 

@@ -106,3 +106,117 @@ def test_the_report_marks_the_capacity_and_draws_the_slo():
     html = capacity.to_html(report)
     assert 'id="chart-capacity-ttft"' in html and 'SLO 500 ms' in html and 'class="mark"' in html
     assert '| n1 | gpu_H100 |' in capacity.to_markdown(report)
+
+
+class Counted:
+    """A measure that always passes (or always misses) with the given p99 TTFT, counting its calls."""
+
+    def __init__(self, ok):
+        self.ok, self.calls = ok, []
+
+    def __call__(self, x):
+        self.calls.append(x)
+        return {'results': {'completed': 10, 'failed': 0, 'ttft_p99_ms': 100.0 if self.ok else 900.0}, 'seconds': 1.0}
+
+
+@pytest.mark.parametrize('ok', [True, False])
+@pytest.mark.parametrize('high', [1, 2, 64, 10 ** 9])
+def test_concurrency_search_from_one_ends_within_max_runs(ok, high):
+    measure = Counted(ok)
+    found = capacity.find_capacity(measure, SLO, mode='concurrency', low=1, high=high, precision=0.1, max_runs=6)
+    assert len(measure.calls) <= 6 and found['runs'] == len(measure.calls)
+    assert found['capacity'] == (min(high, 32) if ok else None)
+    assert all(isinstance(x, int) and x >= 1 for x in measure.calls)
+
+
+@pytest.mark.parametrize('ok', [True, False])
+def test_rate_search_ends_within_max_runs(ok):
+    measure = Counted(ok)
+    capacity.find_capacity(measure, SLO, low=0.5, high=10 ** 9, precision=0.001, max_runs=7)
+    assert len(measure.calls) <= 7
+
+
+def test_repeated_steps_count_toward_max_runs(monkeypatch):
+    """The old infinite loop: a step that rounds to one already measured (concurrency 0.5 -> 0, doubled: 0 again) came
+    from the cache without counting. The settings check refuses such bounds now; with it bypassed, the search still ends."""
+    monkeypatch.setattr(capacity, '_problems', lambda *a, **k: [])
+    measure = Counted(True)
+    found = capacity.find_capacity(measure, SLO, mode='concurrency', low=0.5, high=64, max_runs=5)
+    assert measure.calls == [0] and found['stopped'] == 'run limit (max_runs) reached'
+    # Halving onto cached steps: a server that passes only at the level it was first asked for.
+    seen = []
+
+    def flaky(x):
+        seen.append(x)
+        return {'results': {'completed': 10, 'failed': 0, 'ttft_p99_ms': 100.0 if len(seen) == 1 else 900.0}}
+    capacity.find_capacity(flaky, SLO, mode='concurrency', low=0.4, high=0.6, max_runs=4)
+    assert len(seen) <= 4
+
+
+def test_find_capacity_refuses_bad_settings_before_measuring():
+    measure = Counted(True)
+    with pytest.raises(ValueError, match=r'low=0\.5 must be a whole number of 1 or more in concurrency mode'):
+        capacity.find_capacity(measure, SLO, mode='concurrency', low=0.5, high=64)
+    with pytest.raises(ValueError, match='both null'):
+        capacity.find_capacity(measure, {}, low=1, high=64)
+    with pytest.raises(ValueError, match='must be rate or concurrency'):
+        capacity.find_capacity(measure, SLO, mode='speed')
+    assert measure.calls == []
+
+
+GOOD = dict(mode='rate', low=0.5, high=64.0, precision=0.1, max_runs=12, num_prompts=100, ttft_p99_ms=1000, tpot_p99_ms=100,
+            input_len=1000, output_len=100)
+
+
+def problems(**changes):
+    return capacity.settings_problems(**dict(GOOD, **changes))
+
+
+@pytest.mark.parametrize('changes', [
+    {}, dict(mode='concurrency', low=1), dict(mode='concurrency', low=64.0, high=64.0), dict(mode='concurrency', low='2', high='8'),
+    dict(tpot_p99_ms=None), dict(ttft_p99_ms=None), dict(input_len=None, output_len=None), dict(low='0.5', high='64'),
+    dict(low=0.001, high=0.001), dict(precision=0.999), dict(max_runs=2, num_prompts=1, input_len=1, output_len=1)])
+def test_good_settings_have_no_problems(changes):
+    assert problems(**changes) == []
+
+
+@pytest.mark.parametrize('changes,expected', [
+    (dict(mode='speed'), ['mode="speed" must be rate or concurrency']),
+    (dict(ttft_p99_ms=None, tpot_p99_ms=None), ['ttft_p99_ms and tpot_p99_ms are both null: give the SLO the capacity is measured at']),
+    (dict(ttft_p99_ms=-5), ['ttft_p99_ms=-5 must be milliseconds above 0 (or null: no such SLO)']),
+    (dict(tpot_p99_ms=0), ['tpot_p99_ms=0 must be milliseconds above 0 (or null: no such SLO)']),
+    (dict(ttft_p99_ms='fast'), ['ttft_p99_ms="fast" must be milliseconds above 0 (or null: no such SLO)']),
+    (dict(low=0), ['low=0 and high=64.0 must satisfy 0 < low <= high']),
+    (dict(low=10, high=5), ['low=10 and high=5 must satisfy 0 < low <= high']),
+    (dict(low='lots'), ['low="lots" must be a number above 0']),
+    (dict(high=None), ['high=null must be a number above 0']),
+    (dict(low=True), ['low=true must be a number above 0']),
+    (dict(high=float('inf')), ['high=Infinity must be a number above 0']),
+    (dict(mode='concurrency'), ['low=0.5 must be a whole number of 1 or more in concurrency mode (a concurrency of 0 means no limit)']),
+    (dict(mode='concurrency', low=1, high=7.5), ['high=7.5 must be a whole number of 1 or more in concurrency mode']),
+    (dict(low=0.0004), ['low=0.0004 must be 0.001 or more in rate mode']),
+    (dict(precision=1), ['precision=1 must be above 0 and below 1 (0.1: within 10%)']),
+    (dict(precision=0), ['precision=0 must be above 0 and below 1']),
+    (dict(precision='tight'), ['precision="tight" must be above 0 and below 1']),
+    (dict(max_runs=1), ['max_runs=1 must be 2 or more']),
+    (dict(max_runs=2.5), ['max_runs=2.5 must be a whole number of 2 or more']),
+    (dict(num_prompts=0), ['num_prompts=0 must be 1 or more']),
+    (dict(num_prompts='many'), ['num_prompts="many" must be a whole number of 1 or more']),
+    (dict(input_len=0), ['input_len=0 must be a whole number of 1 or more']),
+    (dict(output_len=0), ['output_len=0 must be a whole number of 1 or more']),
+    (dict(output_len=-3), ['output_len=-3 must be a whole number of 1 or more']),
+    (dict(input_len=1.5), ['input_len=1.5 must be a whole number of 1 or more']),
+])
+def test_each_rule_names_the_setting_and_its_value(changes, expected):
+    found = problems(**changes)
+    assert len(found) == len(expected), found
+    for message, words in zip(found, expected):
+        assert words in message, found
+
+
+def test_problems_use_the_callers_names():
+    names = {'low': 'vllm_bench_capacity_low', 'mode': 'vllm_bench_capacity_mode'}
+    assert problems(mode='concurrency', names=names) == [
+        'vllm_bench_capacity_low=0.5 must be a whole number of 1 or more in concurrency mode (a concurrency of 0 means no limit)']
+    assert len(problems(mode='concurrency', low=0, high='x', ttft_p99_ms=-1, tpot_p99_ms='y', precision=2, max_runs=0,
+                        num_prompts=0, input_len=0, output_len=0)) == 9
