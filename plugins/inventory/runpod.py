@@ -18,6 +18,10 @@ description:
     C(runpod_ssh_port), C(runpod_port_mappings), C(runpod_image), C(runpod_cost_per_hr).
   - Every pod also gets C(inferops_runtime=process), since a pod is a container without systemd or Docker; role
     C(vllm_server) then runs vLLM from a virtualenv under supervisord there (C(compose) can override it).
+  - RunPod's answer is checked before it makes hosts - a pod is left out, with one warning naming it, the field and
+    the value, when its name is not 1 to 63 letters, digits, C(.), C(_) or C(-) (the rule M(inferops.gpu_inference.runpod_pod)
+    applies), its public IP is not an IP address, a port mapping is not a port from 1 to 65535, or it is not an object at
+    all; the other pods still make hosts. Answers over 8 MiB, and pages that never end, fail the source naming the API.
   - Running pods with an SSH mapping go to O(group) (C(gpu_nodes) by default); C(compose), C(groups) and
     C(keyed_groups) work as in the constructed plugin; answers can be cached.
   - The configuration file's name must end with C(runpod.yml) or C(runpod.yaml).
@@ -91,6 +95,7 @@ import re
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.provider_answers import BadAnswer, item_label
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import Client, RunPodError, summary
 
 
@@ -112,7 +117,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             client = Client(self.get_option('api_key'), self.get_option('api_url'), timeout=self.get_option('timeout'))
             pods = client.pods()
         except RunPodError as exc:
-            raise AnsibleParserError('RunPod inventory: %s' % exc)
+            raise AnsibleParserError('RunPod inventory (%s): %s' % (self.get_option('api_url'), exc))
         if self.get_option('cache'):
             self._cache[key] = pods
         return pods
@@ -129,21 +134,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         statuses = set(self.get_option('statuses'))
         strict = self.get_option('strict')
         group = self.get_option('group')
-        pods = [p for p in self._pods(cache) if p.get('desiredStatus') in statuses
-                and (name_re is None or name_re.search(p.get('name') or ''))]
-        names = [p.get('name') or p['id'] for p in pods]
+        pods = []
+        for index, pod in enumerate(self._pods(cache)):
+            # A provider's answer is input: each pod is checked before it makes a host; a bad one is left out.
+            try:
+                info = summary(pod)
+            except BadAnswer as exc:
+                self.display.warning('RunPod inventory (%s): pod %d, %s, left out: %s' % (
+                    self.get_option('api_url'), index, item_label(pod), exc))
+                continue
+            if info['status'] in statuses and (name_re is None or name_re.search(info['name'] or '')):
+                pods.append(info)
+        names = [info['name'] or info['id'] for info in pods]
         if group:
             self.inventory.add_group(group)
-        for pod in pods:
-            info = summary(pod)
+        for info in pods:
             host = info['name'] or info['id']
             if names.count(host) > 1:
                 host = '%s-%s' % (host, info['id'])
             self.inventory.add_host(host)
             hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
             hostvars['inferops_runtime'] = 'process'
-            if info['ssh_port'] and info['public_ip']:
-                hostvars.update(ansible_host=info['public_ip'], ansible_port=info['ssh_port'],
+            if info['ssh_host']:
+                hostvars.update(ansible_host=info['ssh_host'], ansible_port=info['ssh_port'],
                                 ansible_user=self.get_option('ansible_user'))
                 if group and info['status'] == 'RUNNING':
                     self.inventory.add_child(group, host)

@@ -23,6 +23,13 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 # What a request raises when it got no answer: refused, reset, timed out, not HTTP.
 ERRORS = (socket.error, OSError, http_client.HTTPException)
+# The largest body read from any answer (a provider's API, a scrape): what a server sends beyond it is refused, not
+# read into memory or into a message. A RunPod pod or a DigitalOcean droplet is a few KB; vLLM's /metrics a few hundred.
+MAX_BODY = 8 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """An answer longer than the limit (MAX_BODY unless the caller gives one)."""
 
 
 def split(url, schemes=('http', 'https')):
@@ -45,13 +52,17 @@ def connect(url, timeout, verify=True):
     return http_client.HTTPConnection(host, port, timeout=timeout), target
 
 
-def request(url, method='GET', body=None, headers=None, timeout=10, verify=True):
-    """(status, body text, response headers as a dict with lower-case names); raises ERRORS when nothing answered."""
+def request(url, method='GET', body=None, headers=None, timeout=10, verify=True, max_body=MAX_BODY):
+    """(status, body text, response headers as a dict with lower-case names); raises ERRORS when nothing answered,
+    TooLarge when the body is longer than max_body bytes."""
     conn, target = connect(url, timeout, verify)
     try:
         conn.request(method, target, body=body, headers=headers or {})
         response = conn.getresponse()
-        text = response.read().decode('utf-8', 'replace')
+        data = response.read(max_body + 1)
+        if len(data) > max_body:
+            raise TooLarge('the answer of %s is longer than %d bytes: refused' % (split(url)[1], max_body))
+        text = data.decode('utf-8', 'replace')
         return response.status, text, dict((name.lower(), value) for name, value in response.getheaders())
     finally:
         conn.close()

@@ -22,6 +22,7 @@ import time
 from ansible.module_utils.six.moves.urllib.parse import urlencode
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import provider_answers as answers
 
 DEFAULT_URL = 'https://rest.runpod.io/v1'
 TOKEN_ENV = ('RUNPOD_API_KEY', 'RUNPOD_API_TOKEN')
@@ -35,12 +36,17 @@ class RunPodError(Exception):
 
 
 def _message(body):
+    """The API's own words about an error, cut short (an answer is never printed whole)."""
     if isinstance(body, dict):
         for key in ('error', 'message', 'detail', 'errors'):
             if body.get(key):
                 value = body[key]
-                return value if isinstance(value, str) else json.dumps(value)
-    return str(body)[:300] if body else ''
+                return _cut(value if isinstance(value, str) else json.dumps(value))
+    return _cut(str(body)) if body else ''
+
+
+def _cut(text, limit=300):
+    return text if len(text) <= limit else text[:limit] + '...'
 
 
 class Client(object):
@@ -67,6 +73,8 @@ class Client(object):
                 self.requests += 1
                 status, text, response_headers = http_util.request(url, method, data, headers, self.timeout)
                 retry_after = response_headers.get('retry-after')
+            except http_util.TooLarge as exc:
+                raise RunPodError('%s %s: %s' % (method, path, exc))
             except http_util.ERRORS as exc:
                 if attempt < self.retries:
                     self.sleep(self.backoff * 2 ** attempt)
@@ -95,60 +103,82 @@ class Client(object):
             return parsed
         raise RunPodError('%s %s: retries exhausted' % (method, path))  # pragma: no cover
 
-    def list(self, path, query=None):
-        """Every item of a list endpoint, following nextCursor pages."""
-        items, query = [], dict(query or {})
-        while True:
+    def list(self, path, query=None, max_pages=1000):
+        """Every item of a list endpoint, following nextCursor pages (at most max_pages; a cursor seen before ends it)."""
+        items, query, cursors = [], dict(query or {}), set()
+        for dummy in range(max_pages):
             page = self.request('GET', path, query=query or None)
             if isinstance(page, list):
                 return items + page
             if not isinstance(page, dict):
-                raise RunPodError('GET %s: unexpected answer %r' % (path, page))
-            items.extend(page.get('data') or page.get('items') or page.get('pods') or [])
+                raise RunPodError('GET %s: the answer is not a list of pods nor a page of them: %s' % (path, answers.quoted(page)))
+            found = page.get('data') or page.get('items') or page.get('pods') or []
+            if not isinstance(found, list):
+                raise RunPodError('GET %s: the page\'s data is not a list: %s' % (path, answers.quoted(found)))
+            items.extend(found)
             cursor = page.get('nextCursor') or page.get('next_cursor')
             if not cursor:
                 return items
+            if not isinstance(cursor, (str, int)) or str(cursor) in cursors:
+                raise RunPodError('GET %s: nextCursor=%s repeats or is not a cursor: the pages would never end' % (
+                    path, answers.quoted(cursor)))
+            cursors.add(str(cursor))
             query['cursor'] = cursor
+        raise RunPodError('GET %s: more than %d pages: refused' % (path, max_pages))
 
     # Pods
     def pods(self):
         return self.list('/pods')
 
     def pod(self, pod_id):
-        return self.request('GET', '/pods/%s' % pod_id)
+        return self.request('GET', _pod_path(pod_id))
 
     def create_pod(self, spec):
         return self.request('POST', '/pods', body=spec)
 
     def stop_pod(self, pod_id):
-        return self.request('POST', '/pods/%s/stop' % pod_id)
+        return self.request('POST', _pod_path(pod_id) + '/stop')
 
     def start_pod(self, pod_id):
-        return self.request('POST', '/pods/%s/start' % pod_id)
+        return self.request('POST', _pod_path(pod_id) + '/start')
 
     def delete_pod(self, pod_id):
-        return self.request('DELETE', '/pods/%s' % pod_id)
+        return self.request('DELETE', _pod_path(pod_id))
 
 
-def ssh_endpoint(pod):
-    """(public ip, public port of 22) when the pod maps SSH, else (None, None)."""
-    mappings = pod.get('portMappings') or {}
-    port = mappings.get('22') or mappings.get(22)
-    return (pod.get('publicIp') or None, int(port)) if port and pod.get('publicIp') else (None, None)
+POD_ID = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+
+
+def _pod_path(pod_id):
+    """A pod's URL path; an id from an answer that is not a RunPod id (a path, a query) is refused."""
+    if not isinstance(pod_id, str) or not POD_ID.match(pod_id):
+        raise RunPodError('the pod id %s is not a RunPod id (letters, digits, _ or -): not used in a request' % answers.quoted(pod_id))
+    return '/pods/%s' % pod_id
 
 
 def summary(pod):
-    """The fields an inventory or a report wants, named as Ansible users expect."""
-    gpu = pod.get('gpu') or {}
-    ip, port = ssh_endpoint(pod)
+    """The fields an inventory or a report wants, named as Ansible users expect, each checked as the API documents it
+    (provider_answers): BadAnswer names the first field that is not (a name that cannot be a host name, a public IP
+    that is not an address, a port mapping outside 1-65535, an item that is not an object)."""
+    if not isinstance(pod, dict):
+        raise answers.BadAnswer('pod', pod, 'must be an object')
+    pod_id = answers.host_name(pod.get('id'), 'id')
+    name = answers.host_name(pod.get('name'), 'name') if pod.get('name') not in (None, '') else None
+    gpu = answers.mapping(pod.get('gpu'), 'gpu')
+    gpu_count = gpu.get('count') if gpu.get('count') is not None else pod.get('gpuCount')
+    mappings = answers.mapping(pod.get('portMappings'), 'portMappings')
+    port_mappings = dict((str(answers.port(k, 'portMappings key')), answers.port(v, 'portMappings.%s' % _cut(str(k), 20)))
+                         for k, v in mappings.items())
+    public_ip = answers.address(pod.get('publicIp'), 'publicIp', optional=True)
+    ssh_port = port_mappings.get('22')
     return {
-        'id': pod.get('id'), 'name': pod.get('name'), 'status': pod.get('desiredStatus'),
-        'image': pod.get('image') or pod.get('imageName'),
-        'gpu_type': gpu.get('displayName') or gpu.get('id') or pod.get('gpuTypeId'),
-        'gpu_count': gpu.get('count') or pod.get('gpuCount') or 0,
-        'public_ip': pod.get('publicIp'), 'ssh_port': port, 'ssh_host': ip,
-        'port_mappings': dict((str(k), v) for k, v in (pod.get('portMappings') or {}).items()),
-        'cost_per_hr': pod.get('costPerHr'),
+        'id': pod_id, 'name': name, 'status': answers.token(pod.get('desiredStatus'), 'desiredStatus'),
+        'image': answers.text(pod.get('image') or pod.get('imageName'), 'image'),
+        'gpu_type': answers.text(gpu.get('displayName') or gpu.get('id') or pod.get('gpuTypeId'), 'gpu.displayName'),
+        'gpu_count': answers.count(gpu_count or 0, 'gpu.count', most=64),
+        'public_ip': public_ip, 'ssh_port': ssh_port if public_ip else None, 'ssh_host': public_ip if ssh_port else None,
+        'port_mappings': port_mappings,
+        'cost_per_hr': answers.number(pod.get('costPerHr'), 'costPerHr'),
     }
 
 

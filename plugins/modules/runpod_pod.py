@@ -148,12 +148,13 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.provider_answers import BadAnswer, quoted
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import (
     Client, RunPodError, DEFAULT_URL, SECRET_NAME, pod_problems, summary, EXITED, RUNNING, TERMINATED, TOKEN_ENV)
 
 
 def find(client, name):
-    live = [p for p in client.pods() if p.get('name') == name and p.get('desiredStatus') != TERMINATED]
+    live = [p for p in client.pods() if isinstance(p, dict) and p.get('name') == name and p.get('desiredStatus') != TERMINATED]
     if len(live) > 1:
         raise RunPodError('%d live pods are named %s (ids %s); names must be unique for runpod_pod' % (
             len(live), name, ', '.join(p['id'] for p in live)))
@@ -176,8 +177,8 @@ def wait_running(module, client, pod):
             return pod
         if time.time() >= deadline:
             module.fail_json(msg='pod %s (%s) did not run with its ports mapped within %d s: status %s, public IP %s, mappings %s' % (
-                p['name'], pod['id'], p['wait_timeout'], pod.get('desiredStatus'), pod.get('publicIp'), pod.get('portMappings')),
-                pod=summary(pod), operation='waited')
+                p['name'], quoted(pod.get('id')), p['wait_timeout'], quoted(pod.get('desiredStatus')), quoted(pod.get('publicIp')),
+                quoted(pod.get('portMappings'))), pod=summary(pod), operation='waited')
         time.sleep(p['poll_interval'])
 
 
@@ -275,6 +276,9 @@ def main():
         module.exit_json(changed=action != 'none', operation=action, pod=summary(pod), api_requests=client.requests)
     except RunPodError as exc:
         module.fail_json(msg=str(exc), status=exc.status, operation='failed')
+    except BadAnswer as exc:
+        # Its name, address and ports would become an inventory host and ssh options (provision.yml adds it).
+        module.fail_json(msg='RunPod answered for pod %s with %s: not used' % (p['name'], exc), operation='failed')
 
 
 if __name__ == '__main__':

@@ -40,6 +40,10 @@ class State(object):
     def __init__(self, options):
         self.options, self.lock = options, threading.Lock()
         self.droplets, self.reads, self.next_id, self.requests, self.log = {}, {}, 500000001, 0, []
+        # A test may set the answer of GET /v2/droplets (a hostile or broken provider): bytes or any JSON value.
+        self.answer = None
+        # Fields a test sets into every answer about an active droplet (GET one or the list, after POST).
+        self.patch = {}
         self.nodes, self.keys = None, []
         if options.node_image:
             with open(options.ssh_key) as handle:
@@ -55,6 +59,8 @@ def droplet_view(state, droplet):
     if state.reads.get(droplet['id'], 0) < state.options.provision_reads:
         out['status'] = 'new'
         out['networks'] = {'v4': [], 'v6': []}
+    elif state.patch:
+        out.update(state.patch)  # a hostile or broken provider: fields a test set, in every answer about a droplet
     return out
 
 
@@ -72,6 +78,15 @@ def make_handler(state):
             self.send_header('Content-Length', str(len(data)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_raw(self, answer):
+            """What a test set as the list's answer: bytes as they are, anything else as JSON."""
+            data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
@@ -105,6 +120,8 @@ def make_handler(state):
             if parts == ['v2', 'account']:
                 return self._send(200, {'account': {'status': 'active', 'droplet_limit': 25}})
             if parts == ['v2', 'droplets']:
+                if state.answer is not None:  # a hostile or broken provider, as a test sets it
+                    return self._send_raw(state.answer)
                 items = [droplet_view(state, d) for d in state.droplets.values()]
                 if params.get('tag_name'):
                     items = [d for d in items if params['tag_name'] in d['tags']]

@@ -37,6 +37,10 @@ class State(object):
     def __init__(self, options):
         self.options = options
         self.lock = threading.Lock()
+        # A test may set the answer of GET /v1/pods (a hostile or broken provider): bytes or any JSON value.
+        self.answer = None
+        # Fields a test sets into every answer about a pod (GET one or the list, POST).
+        self.patch = {}
         self.nodes = None
         if options.node_image:
             with open(options.ssh_key) as handle:
@@ -77,6 +81,15 @@ def make_handler(state):
             self.end_headers()
             self.wfile.write(data)
 
+        def _send_raw(self, answer):
+            """What a test set as the list's answer: bytes as they are, anything else as JSON."""
+            data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _gate(self):
             with state.lock:
                 state.requests += 1
@@ -103,6 +116,7 @@ def make_handler(state):
                 if reads < opts.provision_reads:
                     pod.update(publicIp=None, portMappings=None)
                 pod.pop('_pending')
+            pod.update(state.patch)  # a hostile or broken provider: fields a test set, in every answer about a pod
             return pod
 
         def do_GET(self):
@@ -110,6 +124,8 @@ def make_handler(state):
                 return
             parts, params = self._parts()
             if parts == ['v1', 'pods']:
+                if state.answer is not None:  # a hostile or broken provider, as a test sets it
+                    return self._send_raw(state.answer)
                 pods = [self._view(p) for p in state.pods.values() if p['desiredStatus'] != 'TERMINATED']
                 if not opts.page_size:
                     return self._send(200, pods)

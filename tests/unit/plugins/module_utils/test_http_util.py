@@ -74,3 +74,12 @@ def test_urls_other_than_http_are_refused_naming_them():
     with pytest.raises(ValueError, match='http://host'):
         http_util.split('https://x/', schemes=('http',))
     assert http_util.split('https://rest.runpod.io/v1/pods?a=b') == ('https', 'rest.runpod.io', 443, '/v1/pods?a=b')
+
+
+def test_an_answer_over_the_limit_is_refused_not_read(server):
+    status, text, dummy = http_util.request(server + '/small', max_body=4096)
+    assert status == 200 and '/small' in text
+    with pytest.raises(http_util.TooLarge, match='longer than 16 bytes'):
+        http_util.request(server + '/a-path-longer-than-sixteen-bytes', max_body=16)
+    status, text = http_util.get_text(server + '/x', timeout=5)
+    assert status == 200

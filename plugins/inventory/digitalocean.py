@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: digitalocean
+short_description: DigitalOcean droplets as an inventory, each droplet checked before it makes a host
+version_added: 0.3.0
+description:
+  - community.digitalocean's C(digitalocean) inventory plugin, with the same options (attributes, C(var_prefix),
+    C(filters), C(compose), C(groups), C(keyed_groups), the cache), that treats DigitalOcean's answer as input.
+  - Each droplet is checked before it makes a host - its name by the rule M(inferops.gpu_inference.runpod_pod) applies
+    (1 to 63 letters, digits, C(.), C(_) or C(-), starting with a letter or digit; it becomes the host name), every
+    address of C(networks) as an IP address, ids, slugs, statuses and tags as tokens, each item an object. A droplet
+    that fails is left out with one warning naming it, the field and the value (cut short); the others still make hosts.
+  - Answers are read with a size limit (8 MiB a page) and pages are followed only on the API's own host and port
+    (a C(links.pages.next) elsewhere would be sent the token), at most 1000 of them; errors name the API's URL.
+  - The configuration file's name must end with C(digitalocean.yml) (or C(.yaml), C(do_hosts.yml), C(digital_ocean.yml)).
+author:
+  - inferops engineers (@inferops)
+requirements:
+  - community.digitalocean (its inventory plugin is the base of this one)
+extends_documentation_fragment:
+  - community.digitalocean.digital_ocean.documentation
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    type: str
+    required: true
+    choices: [inferops.gpu_inference.digitalocean]
+  attributes:
+    description: Droplet attributes kept as host variables (with O(var_prefix)).
+    type: list
+    elements: str
+    default: [id, name, networks, region, size_slug]
+  var_prefix:
+    description: Prefix of the host variables made from O(attributes).
+    type: str
+    default: do_
+  pagination:
+    description: Droplets per page of the API's answer (DigitalOcean allows at most 200).
+    type: int
+    default: 200
+  filters:
+    description: Jinja conditions a droplet must meet to become a host; all droplets when empty.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+# inventories/fleet/digitalocean.yml
+plugin: inferops.gpu_inference.digitalocean
+oauth_token: "{{ lookup('ansible.builtin.env', 'DO_API_TOKEN') }}"
+attributes: [id, name, networks, region, size_slug, tags, status]
+filters:
+  - '"gpu" in do_tags'
+compose:
+  ansible_host: do_networks.v4 | selectattr('type', 'equalto', 'public') | map(attribute='ip_address') | first
+"""
+
+import json
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+from ansible_collections.community.digitalocean.plugins.inventory.digitalocean import InventoryModule as DigitalOceanInventory
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import provider_answers as answers
+
+MAX_PAGES = 1000
+
+
+class InventoryModule(DigitalOceanInventory):
+    NAME = 'inferops.gpu_inference.digitalocean'
+
+    def _origin(self, url):
+        parts = urlsplit(url)
+        return parts.scheme, parts.hostname, parts.port
+
+    def _get_payload(self):
+        base = (self.get_option('baseurl') or 'https://api.digitalocean.com/v2').rstrip('/')
+        source = 'DigitalOcean inventory (%s)' % base
+        headers = {'Authorization': 'Bearer %s' % self._template_option('oauth_token'), 'Accept': 'application/json'}
+        url = '%s/droplets?per_page=%d' % (base, self.get_option('pagination'))
+        origin, payload = self._origin(base), []
+        for dummy in range(MAX_PAGES):
+            self.display.vvv('%s: GET %s' % (source, url))
+            try:
+                status, text, dummy_headers = http_util.request(url, headers=headers, timeout=self.get_option('timeout'),
+                                                                verify=self.get_option('validate_certs'))
+            except (http_util.ERRORS + (ValueError,)) as exc:
+                raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, exc))
+            try:
+                page = json.loads(text)
+            except ValueError:
+                page = None
+            if status >= 400:
+                message = page.get('message') if isinstance(page, dict) else text
+                raise AnsibleParserError('%s: HTTP %d: %s' % (source, status, answers.quoted(message, 300)))
+            if not isinstance(page, dict) or not isinstance(page.get('droplets'), list):
+                raise AnsibleParserError('%s: the answer is not {"droplets": [...]}: %s' % (source, answers.quoted(page if page is not None else text)))
+            payload.extend(page['droplets'])
+            links = page.get('links') if isinstance(page.get('links'), dict) else {}
+            pages = links.get('pages') if isinstance(links.get('pages'), dict) else {}
+            url = pages.get('next')
+            if not url:
+                return payload
+            if not isinstance(url, str) or self._origin(url) != origin:
+                raise AnsibleParserError('%s: links.pages.next=%s is not on the API\'s own host and port: not followed (it would '
+                                         'be sent the token)' % (source, answers.quoted(url)))
+        raise AnsibleParserError('%s: more than %d pages: refused' % (source, MAX_PAGES))
+
+    def _populate(self, records):
+        source = 'DigitalOcean inventory (%s)' % (self.get_option('baseurl') or 'https://api.digitalocean.com/v2')
+        good = []
+        for index, record in enumerate(records):
+            try:
+                good.append(answers.droplet(record))
+            except answers.BadAnswer as exc:
+                self.display.warning('%s: droplet %d, %s, left out: %s' % (source, index, answers.item_label(record), exc))
+        super(InventoryModule, self)._populate(good)
