@@ -122,6 +122,48 @@ def scenario_problems(scenarios):
     return problems
 
 
+PERF_GATE_KEYS = ('scenarios', 'reference', 'against', 'max_throughput_drop', 'max_ttft_rise')
+
+
+def _fraction(value, below_one):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool) and number >= 0 and (number < 1 or not below_one) and number == number
+
+
+def perf_gate_problems(gate, name='vllm_server_perf_gate'):
+    """What is wrong with a performance gate (vllm_server_perf_gate: redeploy.yml's canary gate), checked before the
+    server is replaced: {} (no gate) or scenarios as vllm_bench takes them, the old version's records, and the allowed
+    drop (a fraction below 1) and rise (a fraction of 0 or more), at least one of them."""
+    if gate in (None, {}):
+        return []
+    if not isinstance(gate, dict):
+        return ['%s=%s must be a dictionary (scenarios, reference, max_throughput_drop, max_ttft_rise) or {} for no gate' % (
+            name, json.dumps(gate, default=str)[:80])]
+    problems = []
+    unknown = sorted(str(k) for k in gate if k not in PERF_GATE_KEYS)
+    if unknown:
+        problems.append('%s has unknown key(s) %s; allowed: %s' % (name, ', '.join(unknown), ', '.join(PERF_GATE_KEYS)))
+    scenarios = gate.get('scenarios')
+    if not scenarios:
+        problems.append('%s.scenarios is empty: the gate needs scenarios to run on the new server' % name)
+    else:
+        problems.extend(p.replace('vllm_bench_scenarios', name + '.scenarios', 1) for p in scenario_problems(scenarios))
+    if not isinstance(gate.get('reference'), list):
+        problems.append('%s.reference must be the old version\'s benchmark records (a list), not %s' % (
+            name, json.dumps(gate.get('reference'), default=str)[:80]))
+    drop, rise = gate.get('max_throughput_drop'), gate.get('max_ttft_rise')
+    if drop in (None, '') and rise in (None, ''):
+        problems.append('%s needs max_throughput_drop or max_ttft_rise (or both): what the new version may lose' % name)
+    if drop not in (None, '') and not _fraction(drop, True):
+        problems.append('%s.max_throughput_drop=%s must be a fraction from 0 to below 1 (0.1: 10%%)' % (name, json.dumps(drop, default=str)))
+    if rise not in (None, '') and not _fraction(rise, False):
+        problems.append('%s.max_ttft_rise=%s must be a fraction of 0 or more (0.2: 20%%)' % (name, json.dumps(rise, default=str)))
+    return problems
+
+
 def _samples(text):
     out = {}
     if not text or text_string_to_metric_families is None:

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 import os
 
 
@@ -31,6 +32,42 @@ def default_root(task_vars, environ=None):
     if environ.get(REPORT_DIR_ENV):
         return environ[REPORT_DIR_ENV]
     return os.path.normpath(os.path.join(task_vars.get('playbook_dir') or os.getcwd(), '..', 'reports'))
+
+
+def root_problems(root, environ=None):
+    """Why reports cannot be written under root (the folder, or the nearest folder above it that exists, must be a
+    writable folder), naming where root came from; [] when they can. Read-only: nothing is made."""
+    environ = os.environ if environ is None else environ
+    label = '%s=%s' % (REPORT_DIR_ENV, json.dumps(root)) if environ.get(REPORT_DIR_ENV) == root else 'the report folder %s' % json.dumps(root)
+    path = os.path.abspath(root)
+    while not os.path.lexists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not os.path.isdir(path):
+        return ['%s: %s is not a folder: reports cannot be written there (set %s to a folder)' % (label, json.dumps(path), REPORT_DIR_ENV)]
+    if not os.access(path, os.W_OK | os.X_OK):
+        return ['%s: %s is not writable by this user: reports cannot be written there (set %s to a folder you can write)' % (
+            label, json.dumps(path), REPORT_DIR_ENV)]
+    return []
+
+
+def results_file_problems(variable, path):
+    """Why path (a results.json of playbooks/bench.yml, named by variable) cannot serve as a baseline; [] when it can."""
+    if not path:
+        return []
+    where = '%s=%s' % (variable, json.dumps(path))
+    if not os.path.isfile(path):
+        return ['%s is not a file on the controller' % where]
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return ['%s cannot be read as JSON (%s): give a results.json written by playbooks/bench.yml' % (where, str(exc)[:120])]
+    if not isinstance(data, dict) or not isinstance(data.get('records'), list):
+        return ['%s holds no "records" list: give a results.json written by playbooks/bench.yml' % where]
+    return []
 
 
 def report_folder(args, kind, task_vars, now=None):
@@ -78,5 +115,6 @@ def publish(result, check_mode, args, kind, folder, files, what, check_msg=False
     try:
         write_report(args['root'], kind, folder, files, args['latest_link'])
     except OSError as exc:
-        result.update(failed=True, msg='cannot write the %s under %s: %s' % (what, args['root'], exc))
+        # Nothing was written (or only part): a failed write does not say changed.
+        result.update(failed=True, changed=False, msg='cannot write the %s under %s: %s' % (what, args['root'], exc))
     return result

@@ -131,7 +131,8 @@ def run_playbook(playbook, case_dir, extra, inventory_path, env=None, options=('
     full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
                     ANSIBLE_FORCE_COLOR='0', ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                     INFEROPS_REPORT_DIR=os.path.join(case_dir, 'reports'),
-                    PATH=BIN + os.pathsep + os.environ.get('PATH', ''), **(env or {}))
+                    PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    full_env.update(env or {})
     cmd = [os.path.join(BIN, 'ansible-playbook')] + list(options) + [
         '-i', inventory_path, '-e', '@' + vars_file, os.path.join(ROOT, 'playbooks', playbook)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=ROOT, check=False, timeout=600)

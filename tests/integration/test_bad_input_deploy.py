@@ -79,6 +79,13 @@ CASES = [
     ('gateway-unknown', {'vllm_server_gateways': ['gw-typo']}, ['vllm_server_gateways=', 'gw-typo']),
     # 3. checked too late before
     ('model-source-missing', {'vllm_server_model_source': '{case}/no-such-model'}, ['vllm_server_model_source=', 'not a folder']),
+    # 4. a performance gate read only after the new server was up
+    ('perf-gate-drop-above-one', {'vllm_server_perf_gate': {'scenarios': [{'name': 'a', 'num_prompts': 4}], 'reference': [],
+                                                            'max_throughput_drop': 1.5}},
+     ['vllm_server_perf_gate.max_throughput_drop=1.5 must be a fraction from 0 to below 1']),
+    ('perf-gate-no-scenarios', {'vllm_server_perf_gate': {'reference': [], 'max_ttft_rise': 0.2}}, ['vllm_server_perf_gate.scenarios is empty']),
+    ('perf-gate-no-limit', {'vllm_server_perf_gate': {'scenarios': [{'name': 'a', 'num_prompts': 4}], 'reference': []}},
+     ['vllm_server_perf_gate needs max_throughput_drop or max_ttft_rise']),
 ]
 
 
