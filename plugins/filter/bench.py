@@ -19,7 +19,8 @@ description:
     price is given.
   - The same file also provides C(bench_gate_misses) (SLO gates), C(bench_miss_table) (Markdown table of misses),
     C(bench_scenario_problems) and C(bench_sweep_problems) (validation of the scenarios and of the concurrency sweep's
-    levels), C(bench_sweep_scenario) (one concurrency-sweep scenario), C(bench_perf_gate_problems) (validation of a performance gate, C(vllm_server_perf_gate)), C(bench_canary_rows) (a rolling redeploy's
+    levels), C(bench_sweep_scenario) (one concurrency-sweep scenario), C(bench_perf_gate_problems) (validation of a
+    performance gate, C(vllm_server_perf_gate)), C(bench_canary_rows) (a rolling redeploy's
     performance gate - new against old, per scenario and metric) and C(capacity_row) (a capacity search's report
     row - capacity, output tok/s there, cost per million output tokens, joules per output token).
   - C(capacity_problems) - a dict of the role's C(vllm_bench_capacity_*) settings (keys - the variable names) to the list of their problems.

@@ -26,10 +26,25 @@ author:
 requirements:
   - community.digitalocean (its inventory plugin is the base of this one)
 extends_documentation_fragment:
-  - community.digitalocean.digital_ocean.documentation
   - constructed
   - inventory_cache
 options:
+  baseurl:
+    description: DigitalOcean API base URL.
+    type: str
+    default: https://api.digitalocean.com/v2
+  oauth_token:
+    description: DigitalOcean API token (a template, such as a lookup of C(DO_API_TOKEN), is allowed).
+    type: str
+    aliases: [api_token]
+  timeout:
+    description: Seconds per API request.
+    type: int
+    default: 30
+  validate_certs:
+    description: Check the API's TLS certificate.
+    type: bool
+    default: true
   plugin:
     description: The name of this plugin.
     type: str
@@ -71,7 +86,15 @@ import json
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.community.digitalocean.plugins.inventory.digitalocean import InventoryModule as DigitalOceanInventory
+try:
+    from ansible_collections.community.digitalocean.plugins.inventory.digitalocean import InventoryModule as DigitalOceanInventory
+except ImportError:  # a dependency of the collection (galaxy.yml); without it this plugin says what is missing
+    from ansible.plugins.inventory import BaseInventoryPlugin
+
+    class DigitalOceanInventory(BaseInventoryPlugin):
+        def parse(self, inventory, loader, path, cache=True):
+            raise AnsibleParserError('inferops.gpu_inference.digitalocean needs the community.digitalocean collection '
+                                     '(ansible-galaxy collection install community.digitalocean)')
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import provider_answers as answers
 

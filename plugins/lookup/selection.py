@@ -14,7 +14,7 @@ version_added: 0.3.0
 description:
   - The inventory hosts a host pattern names (a group, host names, any Ansible pattern), narrowed by C(--limit) as
     Ansible narrows a play, in inventory order.
-  - Fails, naming the variable, its value and the limit, when they leave no host - where a play's C(hosts) would
+  - Fails (except under C(--syntax-check)), naming the variable, its value and the limit, when they leave no host - where a play's C(hosts) would
     otherwise be skipped with a warning and the playbook end with exit 0, having checked, deployed or reported nothing.
   - The collection's playbooks use it for their plays' C(hosts) (C(hosts - "{{ query('inferops.gpu_inference.selection',
     inferops_hosts | default('gpu_nodes')) }}")), so an C(inferops_hosts) that matches nothing stops the run before any
@@ -48,6 +48,7 @@ _list:
 
 import json
 
+from ansible import context
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.lookup import LookupBase
@@ -74,7 +75,7 @@ class LookupModule(LookupBase):
         except AnsibleError as exc:
             raise AnsibleLookupError('%s=%s is not a host pattern Ansible reads: %s' % (
                 self.get_option('variable'), json.dumps(pattern, default=str), exc))
-        if not chosen:
+        if not chosen and not context.CLIARGS.get('syntax'):
             raise AnsibleLookupError(
                 '%s=%s%s matches no host of the inventory: nothing would be checked, deployed or reported. Name a group '
                 'or hosts that exist (ansible-inventory --graph lists them)' % (

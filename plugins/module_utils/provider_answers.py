@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
+import math
 import re
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.addresses import is_ip, port_number, shorten
@@ -84,7 +84,7 @@ def count(value, field, most=1024):
 def number(value, field, optional=True):
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
         raise BadAnswer(field, value, 'must be a number of 0 or more')
     return value
 

@@ -130,7 +130,7 @@ def _fraction(value, below_one):
         number = float(value)
     except (TypeError, ValueError):
         return False
-    return not isinstance(value, bool) and number >= 0 and (number < 1 or not below_one) and number == number
+    return not isinstance(value, bool) and number >= 0 and (number < 1 or not below_one) and not math.isnan(number)
 
 
 def perf_gate_problems(gate, name='vllm_server_perf_gate'):

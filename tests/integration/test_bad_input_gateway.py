@@ -119,4 +119,3 @@ def test_check_mode_checks_the_configuration_with_haproxy(tmp_path):
                             case_dir, None)
     assert badinput.files_under(case_dir) == []
     assert cfg_check_files() <= before, 'the temporary configuration was left behind'
-

@@ -81,4 +81,3 @@ def test_the_controller_side_is_checked_before_any_host(tmp_path, playbook, sett
     assert 'Invalid settings on the controller' in out
     for task in ('Preflight each node', 'Warm up', 'Validate the new settings'):
         assert 'TASK [%s' % task not in out or 'skipping' in out.split('TASK [%s' % task)[1][:400], '%s ran' % task
-

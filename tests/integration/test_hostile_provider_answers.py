@@ -225,8 +225,8 @@ def test_digitalocean_inventory_leaves_a_hostile_droplet_out(do_api, tmp_path, b
 
 
 DO_SOURCE_CASES = [
-    ('answer-9-mib', b'{"droplets": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}', ['DigitalOcean inventory (http://127.0.0.1',
-                                                                                      'longer than 8388608 bytes']),
+    ('answer-9-mib', b'{"droplets": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}',
+     ['DigitalOcean inventory (http://127.0.0.1', 'longer than 8388608 bytes']),
     ('answer-not-json', b'<html>' + b'x' * 100000, ['the answer is not {"droplets": [...]}']),
     ('next-elsewhere', {'droplets': [GOOD_DROPLET], 'links': {'pages': {'next': 'http://127.0.0.1:1/v2/droplets?page=2'}}},
      ['links.pages.next="http://127.0.0.1:1/v2/droplets?page=2" is not on the API\'s own host and port']),
