@@ -85,6 +85,7 @@ import json
 
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible.utils.unsafe_proxy import wrap_var
 
 try:
     from ansible_collections.community.digitalocean.plugins.inventory.digitalocean import InventoryModule as DigitalOceanInventory
@@ -143,10 +144,16 @@ class InventoryModule(DigitalOceanInventory):
 
     def _populate(self, records):
         source = 'DigitalOcean inventory (%s)' % (self.get_option('baseurl') or 'https://api.digitalocean.com/v2')
-        good = []
+        good, names = [], set()
         for index, record in enumerate(records):
             try:
-                good.append(answers.droplet(record))
+                answers.droplet(record)
+                answers.new_host_name(record['name'], self.inventory)
+                if record['name'] in names:
+                    raise answers.BadAnswer('name', record['name'], 'is used by an earlier droplet of the answer: the second may not take it over')
+                names.add(record['name'])
+                # Values from the API are data, never templates (ansible-core 2.18 does not mark them so itself).
+                good.append(wrap_var(record))
             except answers.BadAnswer as exc:
                 self.display.warning('%s: droplet %d, %s, left out: %s' % (source, index, answers.item_label(record), exc))
         super(InventoryModule, self)._populate(good)

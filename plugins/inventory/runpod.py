@@ -95,7 +95,9 @@ import re
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.provider_answers import BadAnswer, item_label
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.provider_answers import BadAnswer, item_label, new_host_name
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import Client, RunPodError, summary
 
 
@@ -122,6 +124,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._cache[key] = pods
         return pods
 
+    def _left_out(self, index, pod, exc):
+        self.display.warning('RunPod inventory (%s): pod %d, %s, left out: %s' % (self.get_option('api_url'), index, item_label(pod), exc))
+
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._path = path
@@ -136,22 +141,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group = self.get_option('group')
         pods = []
         for index, pod in enumerate(self._pods(cache)):
+            # Pods the configuration leaves out anyway are left out before their check (no warning for them).
+            if isinstance(pod, dict) and isinstance(pod.get('desiredStatus'), str) and (pod['desiredStatus'] not in statuses or not (
+                    name_re is None or (isinstance(pod.get('name'), str) and name_re.search(pod['name'])))):
+                continue
             # A provider's answer is input: each pod is checked before it makes a host; a bad one is left out.
             try:
-                info = summary(pod)
+                pods.append(summary(pod))
             except BadAnswer as exc:
-                self.display.warning('RunPod inventory (%s): pod %d, %s, left out: %s' % (
-                    self.get_option('api_url'), index, item_label(pod), exc))
-                continue
-            if info['status'] in statuses and (name_re is None or name_re.search(info['name'] or '')):
-                pods.append(info)
+                self._left_out(index, pod, exc)
         names = [info['name'] or info['id'] for info in pods]
         if group:
             self.inventory.add_group(group)
-        for info in pods:
+        for index, info in enumerate(pods):
             host = info['name'] or info['id']
             if names.count(host) > 1:
                 host = '%s-%s' % (host, info['id'])
+            try:
+                new_host_name(host, self.inventory, 'name')
+            except BadAnswer as exc:
+                self._left_out(index, info, exc)
+                continue
+            # Values from the API are data, never templates (ansible-core 2.18 does not mark them so itself).
+            info = wrap_var(info)
             self.inventory.add_host(host)
             hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
             hostvars['inferops_runtime'] = 'process'

@@ -48,7 +48,7 @@ class Client(object):
         data = json.dumps(body) if body is not None else None
         try:
             status, text, dummy = http_util.request(self.base_url + path, method, data, self._headers(body), self.timeout)
-        except http_util.ERRORS as exc:
+        except http_util.ERRORS + (http_util.TooLarge,) as exc:
             return None, '%s: %s' % (type(exc).__name__, exc)
         try:
             return status, json.loads(text)

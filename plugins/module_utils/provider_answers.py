@@ -43,15 +43,29 @@ def quoted(value, limit=80):
     return shorten(value, limit)
 
 
+# Names Ansible gives a meaning of its own: a pod or droplet named so would take over the controller's plays.
+RESERVED = ('localhost', 'all', 'ungrouped', '127.0.0.1', '::1')
+
+
 def host_name(value, field='name'):
     if not isinstance(value, str) or not HOST_NAME.match(value):
         raise BadAnswer(field, value, 'must be 1 to 63 letters, digits, . _ or -, starting with a letter or digit '
                                       '(it becomes the inventory host name)')
+    if value.lower() in RESERVED or value.lower().startswith('localhost.'):
+        raise BadAnswer(field, value, 'is a name Ansible reserves (%s): it would take over the controller\'s own plays' % ', '.join(RESERVED))
+    return value
+
+
+def new_host_name(value, inventory, field='name'):
+    """host_name, and not a host or group the inventory already has (from another source, or another item)."""
+    host_name(value, field)
+    if value in inventory.hosts or value in inventory.groups:
+        raise BadAnswer(field, value, 'is already a host or group of the inventory: a second source may not take it over')
     return value
 
 
 def token(value, field, optional=False):
-    if value is None and optional:
+    if value in (None, '') and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)) or not TOKEN.match(str(value)):
         raise BadAnswer(field, value, 'must be an id or slug: letters, digits, . _ : or -')
@@ -82,11 +96,16 @@ def count(value, field, most=1024):
 
 
 def number(value, field, optional=True):
-    if value is None and optional:
+    """A number of 0 or more; a numeric string (RunPod sends prices as "0.74") is read as one."""
+    if value in (None, '') and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
+    try:
+        parsed = float(value) if isinstance(value, str) and len(value) < 32 else value
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or parsed < 0 or math.isnan(parsed) or math.isinf(parsed):
         raise BadAnswer(field, value, 'must be a number of 0 or more')
-    return value
+    return parsed
 
 
 def text(value, field, optional=True, limit=512):

@@ -239,6 +239,7 @@ def main():
         module.no_log_values.update(str(v) for k, v in env.items() if v and SECRET_NAME.search(str(k)))
         module.fail_json(msg='Invalid runpod_pod settings: %s' % '; '.join(problems), operation='none')
     token = p['api_key'] or next((os.environ[k] for k in TOKEN_ENV if os.environ.get(k)), None)
+    pod, action = None, 'none'
     try:
         client = Client(token, p['api_url'] or DEFAULT_URL)
         pod = find(client, p['name'])
@@ -248,6 +249,7 @@ def main():
                 module.exit_json(changed=False, operation='none')
             if not module.check_mode:
                 client.delete_pod(pod['id'])
+            action = 'terminated'
             module.exit_json(changed=True, operation='terminated', pod=summary(pod))
         if state == 'stopped':
             if not pod:
@@ -256,8 +258,8 @@ def main():
                 module.exit_json(changed=False, operation='none', pod=summary(pod))
             if not module.check_mode:
                 pod = client.stop_pod(pod['id']) or pod
+            action = 'stopped'
             module.exit_json(changed=True, operation='stopped', pod=summary(pod))
-        action = 'none'
         if not pod:
             problems = [n for n in ('image', 'gpu_type') if not p[n]]
             if problems:
@@ -278,7 +280,10 @@ def main():
         module.fail_json(msg=str(exc), status=exc.status, operation='failed')
     except BadAnswer as exc:
         # Its name, address and ports would become an inventory host and ssh options (provision.yml adds it).
-        module.fail_json(msg='RunPod answered for pod %s with %s: not used' % (p['name'], exc), operation='failed')
+        # The pod may have been made, stopped or resumed before the answer was read: say so, with its id.
+        module.fail_json(msg='RunPod answered for pod %s with %s: not used' % (p['name'], exc), operation='failed',
+                         changed=action != 'none' and not module.check_mode,
+                         pod_id=pod.get('id') if isinstance(pod, dict) and isinstance(pod.get('id'), str) else None)
 
 
 if __name__ == '__main__':

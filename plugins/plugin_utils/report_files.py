@@ -58,6 +58,7 @@ def results_file_problems(variable, path):
     if not path:
         return []
     where = '%s=%s' % (variable, json.dumps(path))
+    path = os.path.expandvars(os.path.expanduser(path))
     if not os.path.isfile(path):
         return ['%s is not a file on the controller' % where]
     try:

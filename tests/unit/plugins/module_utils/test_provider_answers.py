@@ -33,6 +33,11 @@ def test_a_bad_pod_field_is_named_with_its_value_cut_short(fields, field):
     assert str(info.value).startswith(field + '=') and len(str(info.value)) < 300
 
 
+def test_a_price_as_text_is_read_as_a_number():
+    assert summary(dict(PODS[0], costPerHr='0.74'))['cost_per_hr'] == 0.74
+    assert summary(dict(PODS[0], costPerHr=None))['cost_per_hr'] is None
+
+
 def test_a_pod_that_is_not_an_object():
     with pytest.raises(answers.BadAnswer, match='pod="x" must be an object'):
         summary('x')
