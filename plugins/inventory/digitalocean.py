@@ -18,8 +18,9 @@ description:
     (1 to 63 letters, digits, C(.), C(_) or C(-), starting with a letter or digit; it becomes the host name), every
     address of C(networks) as an IP address, ids, slugs, statuses and tags as tokens, each item an object. A droplet
     that fails is left out with one warning naming it, the field and the value (cut short); the others still make hosts.
-  - Answers are read with a size limit (8 MiB a page) and pages are followed only on the API's own host and port
-    (a C(links.pages.next) elsewhere would be sent the token), at most 1000 of them; errors name the API's URL.
+  - Answers are read with Ansible's own HTTP client (proxy settings honoured) and a size limit (8 MiB a page);
+    pages are followed only on the API's own host and port (a C(links.pages.next) elsewhere would be sent the token),
+    at most 1000 of them; errors name the API's URL.
   - The configuration file's name must end with C(digitalocean.yml) (or C(.yaml), C(do_hosts.yml), C(digital_ocean.yml)).
 author:
   - inferops engineers (@inferops)
@@ -84,7 +85,9 @@ compose:
 import json
 
 from ansible.errors import AnsibleParserError
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible.module_utils.urls import Request
 from ansible.utils.unsafe_proxy import wrap_var
 
 try:
@@ -109,6 +112,25 @@ class InventoryModule(DigitalOceanInventory):
         parts = urlsplit(url)
         return parts.scheme, parts.hostname, parts.port
 
+    def _get(self, source, url, headers):
+        """(status, text) of one page, read with Ansible's own client (proxy settings honoured) and a size limit."""
+        request = Request(headers=headers, timeout=self.get_option('timeout'), validate_certs=self.get_option('validate_certs'))
+        try:
+            response = request.get(url)
+            status = response.getcode()
+        except HTTPError as exc:
+            response, status = exc, exc.code
+        except (URLError, http_util.ERRORS, ValueError) as exc:
+            raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, exc))
+        try:
+            data = response.read(http_util.MAX_BODY + 1)
+        except http_util.ERRORS as exc:
+            raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, exc))
+        if len(data) > http_util.MAX_BODY:
+            raise AnsibleParserError('%s: the answer of %s is longer than %d bytes: refused' % (
+                source, urlsplit(url).hostname, http_util.MAX_BODY))
+        return status, data.decode('utf-8', 'replace')
+
     def _get_payload(self):
         base = (self.get_option('baseurl') or 'https://api.digitalocean.com/v2').rstrip('/')
         source = 'DigitalOcean inventory (%s)' % base
@@ -117,11 +139,7 @@ class InventoryModule(DigitalOceanInventory):
         origin, payload = self._origin(base), []
         for dummy in range(MAX_PAGES):
             self.display.vvv('%s: GET %s' % (source, url))
-            try:
-                status, text, dummy_headers = http_util.request(url, headers=headers, timeout=self.get_option('timeout'),
-                                                                verify=self.get_option('validate_certs'))
-            except (http_util.ERRORS + (ValueError,)) as exc:
-                raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, exc))
+            status, text = self._get(source, url, headers)
             try:
                 page = json.loads(text)
             except ValueError:
