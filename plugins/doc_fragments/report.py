@@ -26,8 +26,8 @@ options:
   root:
     description:
       - The folder that holds the timestamped report folders.
-      - By default the environment variable C(INFEROPS_REPORT_DIR), else C(reports/) beside the playbook's folder
-        (C(<playbook_dir>/../reports)).
+      - By default the environment variable C(INFEROPS_REPORT_DIR), else C(reports/) in the current folder (where
+        C(ansible-playbook) runs; never inside an installed collection).
     type: path
   stamp:
     description: The report folder's suffix; the current UTC time (such as C(20261122T064500Z)) by default.

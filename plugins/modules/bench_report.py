@@ -40,7 +40,7 @@ EXAMPLES = r"""
 - name: Write the report
   inferops.gpu_inference.bench_report:
     hosts: "{{ groups['gpu_nodes'] }}"
-    root: "{{ playbook_dir }}/../reports"
+    root: "{{ lookup('ansible.builtin.env', 'HOME') }}/inferops-reports"
   register: bench_written
 """
 

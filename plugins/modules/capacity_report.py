@@ -35,7 +35,7 @@ EXAMPLES = r"""
 - name: Write the capacity report
   inferops.gpu_inference.capacity_report:
     hosts: "{{ groups['gpu_nodes'] }}"
-    root: "{{ playbook_dir }}/../reports"
+    root: "{{ lookup('ansible.builtin.env', 'HOME') }}/inferops-reports"
 """
 
 RETURN = r"""

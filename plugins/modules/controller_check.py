@@ -16,7 +16,7 @@ description:
   - The collection's playbooks run it in their first play, so that a run does not replace a node and only then fail
     writing its report, or read a baseline mid-rollout.
   - With O(report), checks that reports can be written where they go (O(root), else C($INFEROPS_REPORT_DIR), else
-    C(reports/) beside the playbooks folder) - the folder, or the nearest folder above it that exists, must be a
+    C(reports/) in the current folder) - the folder, or the nearest folder above it that exists, must be a
     writable folder. Nothing is made.
   - Each file of O(results_files) that is not empty must be a file readable as JSON holding a C(records) list (a
     C(results.json) of C(playbooks/bench.yml)).

@@ -36,7 +36,7 @@ EXAMPLES = r"""
 - name: Write the fleet report under reports/
   inferops.gpu_inference.preflight_report:
     hosts: "{{ groups['gpu_nodes'] }}"
-    root: "{{ playbook_dir }}/../reports"
+    root: "{{ lookup('ansible.builtin.env', 'HOME') }}/inferops-reports"
   register: preflight_written
 """
 

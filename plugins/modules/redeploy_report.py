@@ -39,7 +39,7 @@ EXAMPLES = r"""
 - name: Write and show the rollout summary
   inferops.gpu_inference.redeploy_report:
     hosts: "{{ ansible_play_hosts_all }}"
-    root: "{{ playbook_dir }}/../reports"
+    root: "{{ lookup('ansible.builtin.env', 'HOME') }}/inferops-reports"
     stamp: "{{ redeploy_stamp }}"
   run_once: true
   delegate_to: localhost

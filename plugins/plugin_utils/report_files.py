@@ -22,16 +22,16 @@ def utc_stamp(now=None):
     return (now or datetime.datetime.now(datetime.timezone.utc)).strftime('%Y%m%dT%H%M%SZ')
 
 
-# Where reports go when a task names no root: $INFEROPS_REPORT_DIR, else reports/ beside the
-# playbooks folder (the collection's own playbooks/ -> reports/ at the checkout's top).
+# Where reports go when a task names no root: $INFEROPS_REPORT_DIR, else reports/ in the current folder (where
+# ansible-playbook runs: the checkout's top for its README's commands; never inside an installed collection).
 REPORT_DIR_ENV = 'INFEROPS_REPORT_DIR'
 
 
-def default_root(task_vars, environ=None):
+def default_root(task_vars=None, environ=None):
     environ = os.environ if environ is None else environ
     if environ.get(REPORT_DIR_ENV):
         return environ[REPORT_DIR_ENV]
-    return os.path.normpath(os.path.join(task_vars.get('playbook_dir') or os.getcwd(), '..', 'reports'))
+    return os.path.join(os.getcwd(), 'reports')
 
 
 def root_problems(root, environ=None):

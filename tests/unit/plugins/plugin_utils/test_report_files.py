@@ -6,15 +6,16 @@ from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.report_file
     REPORT_DIR_ENV, default_root, report_folder, write_report)
 
 
-def test_the_root_is_the_environment_variable_else_reports_beside_the_playbooks_folder():
-    assert default_root({'playbook_dir': '/x/playbooks'}, environ={}) == '/x/reports'
+def test_the_root_is_the_environment_variable_else_reports_in_the_current_folder():
+    # Not beside the playbook: the playbooks of an installed collection live inside the collection.
+    assert default_root({'playbook_dir': '/x/playbooks'}, environ={}) == os.path.join(os.getcwd(), 'reports')
     assert default_root({'playbook_dir': '/x/playbooks'}, environ={REPORT_DIR_ENV: '/r'}) == '/r'
 
 
 def test_report_folder_fills_in_root_and_stamp_only_where_not_given():
     args = {'root': None, 'stamp': None}
     folder = report_folder(args, 'bench', {'playbook_dir': '/x/playbooks'})
-    assert args['root'] == os.environ.get(REPORT_DIR_ENV) or args['root'] == '/x/reports'
+    assert args['root'] == os.environ.get(REPORT_DIR_ENV) or args['root'] == os.path.join(os.getcwd(), 'reports')
     assert folder == os.path.join(args['root'], 'bench-' + args['stamp']) and len(args['stamp']) == 16
     given = {'root': '/mine', 'stamp': '20261124T000000Z'}
     assert report_folder(given, 'capacity', {}) == '/mine/capacity-20261124T000000Z'
