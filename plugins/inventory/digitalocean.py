@@ -114,14 +114,18 @@ class InventoryModule(DigitalOceanInventory):
 
     def _get(self, source, url, headers):
         """(status, text) of one page, read with Ansible's own client (proxy settings honoured) and a size limit."""
-        request = Request(headers=headers, timeout=self.get_option('timeout'), validate_certs=self.get_option('validate_certs'))
+        # No redirect is followed: the token would go with it, to wherever the answer points.
+        request = Request(headers=headers, timeout=self.get_option('timeout'), validate_certs=self.get_option('validate_certs'),
+                          follow_redirects='none')
         try:
             response = request.get(url)
             status = response.getcode()
         except HTTPError as exc:
             response, status = exc, exc.code
-        except (URLError, http_util.ERRORS, ValueError) as exc:
-            raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, exc))
+        except (URLError, ValueError) + http_util.ERRORS as exc:
+            raise AnsibleParserError('%s: GET %s: %s' % (source, urlsplit(url).path, str(exc)[:300]))
+        if 300 <= status < 400:
+            raise AnsibleParserError('%s: HTTP %d: a redirect, not followed (the token would be sent with it)' % (source, status))
         try:
             data = response.read(http_util.MAX_BODY + 1)
         except http_util.ERRORS as exc:
@@ -133,11 +137,18 @@ class InventoryModule(DigitalOceanInventory):
 
     def _get_payload(self):
         base = (self.get_option('baseurl') or 'https://api.digitalocean.com/v2').rstrip('/')
-        source = 'DigitalOcean inventory (%s)' % base
-        headers = {'Authorization': 'Bearer %s' % self._template_option('oauth_token'), 'Accept': 'application/json'}
+        source = self._source()
+        token = self._template_option('oauth_token')
+        if not token:
+            raise AnsibleParserError('%s: no token: set DO_API_TOKEN (or oauth_token)' % source)
+        if not answers.is_header_safe(token):
+            raise AnsibleParserError('%s: the token holds whitespace or control characters (a newline from a file?): fix '
+                                     'DO_API_TOKEN (or oauth_token)' % source)
+        headers = {'Authorization': 'Bearer %s' % token, 'Accept': 'application/json'}
         url = '%s/droplets?per_page=%d' % (base, self.get_option('pagination'))
-        origin, payload = self._origin(base), []
+        origin, payload, seen = self._origin(base), [], set()
         for dummy in range(MAX_PAGES):
+            seen.add(url)
             self.display.vvv('%s: GET %s' % (source, url))
             status, text = self._get(source, url, headers)
             try:
@@ -155,23 +166,40 @@ class InventoryModule(DigitalOceanInventory):
             url = pages.get('next')
             if not url:
                 return payload
-            if not isinstance(url, str) or self._origin(url) != origin:
+            if not isinstance(url, str) or self._origin(url) != origin or urlsplit(url).username:
                 raise AnsibleParserError('%s: links.pages.next=%s is not on the API\'s own host and port: not followed (it would '
                                          'be sent the token)' % (source, answers.quoted(url)))
+            if url in seen:
+                raise AnsibleParserError('%s: links.pages.next=%s repeats: the pages would never end' % (source, answers.quoted(url)))
         raise AnsibleParserError('%s: more than %d pages: refused' % (source, MAX_PAGES))
 
+    def _source(self):
+        """How messages name the API: its URL without any user:password part."""
+        parts = urlsplit(self.get_option('baseurl') or 'https://api.digitalocean.com/v2')
+        return 'DigitalOcean inventory (%s://%s%s%s)' % (parts.scheme, parts.hostname, ':%d' % parts.port if parts.port else '', parts.path)
+
     def _populate(self, records):
-        source = 'DigitalOcean inventory (%s)' % (self.get_option('baseurl') or 'https://api.digitalocean.com/v2')
-        good, names = [], set()
+        source, names = self._source(), set()
         for index, record in enumerate(records):
+            made = False  # from the point where a host of this name, if any, can only be this droplet's
             try:
                 answers.droplet(record)
-                answers.new_host_name(record['name'], self.inventory)
                 if record['name'] in names:
                     raise answers.BadAnswer('name', record['name'], 'is used by an earlier droplet of the answer: the second may not take it over')
+                answers.new_host_name(record['name'], self.inventory)
                 names.add(record['name'])
-                # Values from the API are data, never templates (ansible-core 2.18 does not mark them so itself).
-                good.append(wrap_var(record))
+                made = True
+                # One droplet at a time, so that one that cannot be a host (its name clashes with a group made for another)
+                # leaves only itself out. Values from the API are data, never templates (2.18 does not mark them so itself).
+                try:
+                    super(InventoryModule, self)._populate([wrap_var(record)])
+                except Exception as exc:  # one droplet may not fail the source: a name that is also a group made for it, say
+                    raise answers.BadAnswer('name', record['name'], 'cannot be a host of this inventory: %s' % str(exc)[:200])
+                host = self.inventory.hosts.get(record['name'])
+                if host is not None and not host.vars.get('ansible_host'):
+                    raise answers.BadAnswer('networks', record.get('networks'),
+                                            'holds no address for ansible_host (SSH would look the name up instead)')
             except answers.BadAnswer as exc:
+                if made and record['name'] in self.inventory.hosts:
+                    self.inventory.remove_host(self.inventory.hosts[record['name']])
                 self.display.warning('%s: droplet %d, %s, left out: %s' % (source, index, answers.item_label(record), exc))
-        super(InventoryModule, self)._populate(good)

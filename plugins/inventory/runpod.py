@@ -162,19 +162,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except BadAnswer as exc:
                 self._left_out(index, info, exc)
                 continue
-            # Values from the API are data, never templates (ansible-core 2.18 does not mark them so itself).
-            info = wrap_var(info)
-            self.inventory.add_host(host)
-            hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
-            hostvars['inferops_runtime'] = 'process'
-            if info['ssh_host']:
-                hostvars.update(ansible_host=info['ssh_host'], ansible_port=info['ssh_port'],
-                                ansible_user=self.get_option('ansible_user'))
-                if group and info['status'] == 'RUNNING':
-                    self.inventory.add_child(group, host)
-            for key, value in hostvars.items():
-                self.inventory.set_variable(host, key, value)
-            variables = self.inventory.get_host(host).get_vars()
-            self._set_composite_vars(self.get_option('compose'), variables, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option('groups'), variables, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, host, strict=strict)
+            try:
+                self._add(host, wrap_var(info), group, strict)
+            except Exception as exc:  # one pod may not fail the source: a name that is also a group made for it, say
+                if host in self.inventory.hosts:
+                    self.inventory.remove_host(self.inventory.hosts[host])
+                self._left_out(index, info, BadAnswer('name', host, 'cannot be a host of this inventory: %s' % str(exc)[:200]))
+
+    def _add(self, host, info, group, strict):
+        """One pod as a host (info: its checked summary; values from the API are data, never templates)."""
+        self.inventory.add_host(host)
+        hostvars = dict(('runpod_%s' % k, v) for k, v in info.items() if k not in ('name', 'ssh_host'))
+        hostvars['inferops_runtime'] = 'process'
+        if info['ssh_host']:
+            hostvars.update(ansible_host=info['ssh_host'], ansible_port=info['ssh_port'], ansible_user=self.get_option('ansible_user'))
+            if group and info['status'] == 'RUNNING':
+                self.inventory.add_child(group, host)
+        for key, value in hostvars.items():
+            self.inventory.set_variable(host, key, value)
+        variables = self.inventory.get_host(host).get_vars()
+        self._set_composite_vars(self.get_option('compose'), variables, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option('groups'), variables, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, host, strict=strict)

@@ -47,6 +47,7 @@ _list:
 """
 
 import json
+import re
 
 from ansible import context
 from ansible.errors import AnsibleError, AnsibleLookupError
@@ -59,7 +60,9 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
         pattern = terms[0] if len(terms) == 1 else (terms or 'gpu_nodes')
-        if not isinstance(pattern, (str, list)) or not pattern:
+        parts = pattern if isinstance(pattern, list) else re.split(r'[,:]', pattern) if isinstance(pattern, str) else []
+        # A blank pattern (',', ' ', '&') reads as 'all' to Ansible: every host, gateways included.
+        if not any(isinstance(part, str) and part.strip(' &!') for part in parts):
             raise AnsibleLookupError('%s=%s must be a host pattern: a group or host names of the inventory' % (
                 self.get_option('variable'), json.dumps(pattern, default=str)))
         manager = InventoryManager(self._loader, parse=False)
@@ -72,7 +75,7 @@ class LookupModule(LookupBase):
             if limit:
                 manager.subset(limit)
             chosen = [host.name for host in manager.get_hosts(pattern=pattern)]
-        except AnsibleError as exc:
+        except (AnsibleError, IndexError, ValueError) as exc:
             raise AnsibleLookupError('%s=%s is not a host pattern Ansible reads: %s' % (
                 self.get_option('variable'), json.dumps(pattern, default=str), exc))
         if not chosen and not context.CLIARGS.get('syntax'):

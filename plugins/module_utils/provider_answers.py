@@ -18,15 +18,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import math
 import re
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.addresses import is_ip, port_number, shorten
 
 # A pod's or droplet's name: what runpod_pod accepts for the pods it makes (it becomes the inventory host name).
-HOST_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+HOST_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 # Ids, slugs and statuses: a token (no whitespace, quotes or shell syntax).
-TOKEN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$')
+TOKEN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}\Z')
+# A name that reads as an address (127.1, 2130706433, 0): SSH would go there when the host has no address of its own.
+ADDRESS_LIKE = re.compile(r'^[0-9.]+\Z|^0x', re.I)
 CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
@@ -44,15 +47,18 @@ def quoted(value, limit=80):
 
 
 # Names Ansible gives a meaning of its own: a pod or droplet named so would take over the controller's plays.
-RESERVED = ('localhost', 'all', 'ungrouped', '127.0.0.1', '::1')
+RESERVED = ('localhost', 'all', 'ungrouped')
 
 
 def host_name(value, field='name'):
     if not isinstance(value, str) or not HOST_NAME.match(value):
         raise BadAnswer(field, value, 'must be 1 to 63 letters, digits, . _ or -, starting with a letter or digit '
                                       '(it becomes the inventory host name)')
-    if value.lower() in RESERVED or value.lower().startswith('localhost.'):
+    lower = value.lower()
+    if lower in RESERVED or lower.startswith(('localhost', 'ip6-')):
         raise BadAnswer(field, value, 'is a name Ansible reserves (%s): it would take over the controller\'s own plays' % ', '.join(RESERVED))
+    if ADDRESS_LIKE.match(value):
+        raise BadAnswer(field, value, 'reads as an address: a host name must hold a letter')
     return value
 
 
@@ -73,11 +79,22 @@ def token(value, field, optional=False):
 
 
 def address(value, field, optional=False):
+    """An address a host can be reached at: an IP address, not unspecified (0.0.0.0), link-local (169.254.x.x: the cloud's
+    metadata service), multicast or reserved, nor an IPv4 address written as IPv6."""
     if value in (None, '') and optional:
         return None
     if not isinstance(value, str) or not is_ip(value):
         raise BadAnswer(field, value, 'must be an IPv4 or IPv6 address')
+    ip = ipaddress.ip_address(value)
+    if ip.is_unspecified or ip.is_link_local or ip.is_multicast or ip.is_reserved or getattr(ip, 'ipv4_mapped', None):
+        raise BadAnswer(field, value, 'is not an address a host is reached at (unspecified, link-local, multicast, reserved or '
+                                      'IPv4-mapped)')
     return value
+
+
+def is_header_safe(text):
+    """A token that can go into an HTTP header as it is: printable, no whitespace (a newline would end up in an error)."""
+    return isinstance(text, str) and bool(text) and not re.search(r'[\s\x00-\x1f\x7f]', text)
 
 
 def port(value, field, optional=False):

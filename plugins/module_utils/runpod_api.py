@@ -53,6 +53,9 @@ class Client(object):
     def __init__(self, token, url=DEFAULT_URL, timeout=30, retries=5, backoff=1.0, sleep=time.sleep):
         if not token:
             raise RunPodError('no RunPod API key: set RUNPOD_API_KEY in the environment (or the api_key option)')
+        if not answers.is_header_safe(token):
+            raise RunPodError('the RunPod API key holds whitespace or control characters (a newline from a file?): fix '
+                              'RUNPOD_API_KEY (or the api_key option)')
         try:
             self.scheme, self.host, dummy, dummy = http_util.split(url)
         except ValueError:
@@ -92,6 +95,8 @@ class Client(object):
                     try:
                         delay = float(retry_after)
                     except (TypeError, ValueError):
+                        delay = None
+                    if delay is None or not 0 <= delay <= 3600:  # NaN, negative, absurd: the client's own backoff
                         delay = self.backoff * 2 ** attempt
                     self.sleep(min(delay, 60))
                     continue
@@ -146,7 +151,7 @@ class Client(object):
         return self.request('DELETE', _pod_path(pod_id))
 
 
-POD_ID = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+POD_ID = re.compile(r'^[A-Za-z0-9_-]{1,64}\Z')
 
 
 def _pod_path(pod_id):
@@ -167,8 +172,12 @@ def summary(pod):
     gpu = answers.mapping(pod.get('gpu'), 'gpu')
     gpu_count = gpu.get('count') if gpu.get('count') is not None else pod.get('gpuCount')
     mappings = answers.mapping(pod.get('portMappings'), 'portMappings')
-    port_mappings = dict((str(answers.port(k, 'portMappings key')), answers.port(v, 'portMappings.%s' % _cut(str(k), 20)))
-                         for k, v in mappings.items())
+    port_mappings = {}
+    for key, value in mappings.items():
+        inner = str(answers.port(key, 'portMappings key'))
+        if inner in port_mappings:
+            raise answers.BadAnswer('portMappings', mappings, 'maps port %s twice' % inner)
+        port_mappings[inner] = answers.port(value, 'portMappings.%s' % _cut(str(key), 20))
     public_ip = answers.address(pod.get('publicIp'), 'publicIp', optional=True)
     ssh_port = port_mappings.get('22')
     return {
@@ -183,9 +192,9 @@ def summary(pod):
 
 
 # What a pod's settings must be before any API call (runpod_pod, and provision.yml through the runpod_pod_problems filter).
-POD_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
-POD_PORT = re.compile(r'^([0-9]{1,5})/(http|tcp)$')
-ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+POD_NAME = answers.HOST_NAME  # one rule for the names runpod_pod makes and the names an answer may give
+POD_PORT = re.compile(r'^([0-9]{1,5})/(http|tcp)\Z')
+ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 SECRET_NAME = re.compile(r'(?i)(^|_)(token|secret|password|passwd|api_?key|access_?key|private_?key|credentials?)(_|$)')
 CLOUD_TYPES = ('SECURE', 'COMMUNITY', 'ALL')
 

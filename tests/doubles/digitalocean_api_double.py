@@ -82,11 +82,16 @@ def make_handler(state):
             self.wfile.write(data)
 
         def _send_raw(self, answer):
-            """What a test set as the list's answer: bytes as they are, anything else as JSON."""
+            """What a test set as the list's answer: bytes as they are, a tuple (status, headers, body), else JSON."""
+            status, headers = 200, {}
+            if isinstance(answer, tuple):
+                status, headers, answer = answer
             data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header('Content-Type', 'application/json')
             self.send_header('Content-Length', str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
 

@@ -48,6 +48,8 @@ SELECTION = [
     ('gateway-nomatch', 'gateway.yml', {'inferops_hosts': 'gateways'}, (), ['inferops_hosts="gateways" matches no host']),
     ('preflight-limit-outside', 'preflight.yml', {'inferops_hosts': 'node1'}, ('--limit', 'gw1'),
      ['inferops_hosts="node1" with --limit "gw1" matches no host']),
+    ('preflight-blank', 'preflight.yml', {'inferops_hosts': ','}, (), ['inferops_hosts="," must be a host pattern']),
+    ('gateway-blank', 'gateway.yml', {'inferops_hosts': ' '}, (), ['inferops_hosts=" " must be a host pattern']),
     ('capacity-check-mode-nomatch', 'capacity.yml', {'inferops_hosts': 'typo'}, ('--check',), ['inferops_hosts="typo" matches no host']),
 ]
 

@@ -137,6 +137,14 @@ POD_CASES = [
     ('name-newline', hostile_pod(name='pod\ngpu_nodes'), ['name="pod\\ngpu_nodes"']),
     ('name-option', hostile_pod(name='-oProxyCommand=x'), ['name="-oProxyCommand=x"']),
     ('name-localhost', hostile_pod(name='localhost'), ['name="localhost" is a name Ansible reserves']),
+    ('name-trailing-newline', hostile_pod(name='evilpod\n'), ['name="evilpod\\n"']),
+    ('id-trailing-newline-no-name', hostile_pod(id='abc\n', name=None), ['id="abc\\n"']),
+    ('name-address-like', hostile_pod(name='127.1'), ['name="127.1" reads as an address']),
+    ('name-config-group', hostile_pod(name='pods'), ['name="pods" is already a host or group']),
+    ('ip-metadata-service', hostile_pod(publicIp='169.254.169.254'), ['publicIp="169.254.169.254" is not an address a host is reached at']),
+    ('ip-unspecified', hostile_pod(publicIp='0.0.0.0'), ['publicIp="0.0.0.0"']),
+    ('ip-v4-mapped', hostile_pod(publicIp='::ffff:127.0.0.1'), ['publicIp="::ffff:127.0.0.1"']),
+    ('port-key-twice', hostile_pod(portMappings={'022': 2222, '22': 3333}), ['maps port 22 twice']),
     ('name-all', hostile_pod(name='all'), ['name="all" is a name Ansible reserves']),
     ('name-of-a-group', hostile_pod(name='gpu_nodes'), ['name="gpu_nodes" is already a host or group of the inventory']),
     ('name-huge', hostile_pod(name='n' * 300000), ['name="nnnn', 'n"... must be']),
@@ -211,6 +219,11 @@ DROPLET_CASES = [
     ('name-dotdot', hostile_droplet(name='../gpu'), ['name="../gpu"']),
     ('name-newline', hostile_droplet(name='gpu-b\nall'), ['name="gpu-b\\nall"']),
     ('name-localhost', hostile_droplet(name='localhost'), ['name="localhost" is a name Ansible reserves']),
+    ('name-trailing-newline', hostile_droplet(name='gpu-b\n'), ['name="gpu-b\\n"']),
+    ('name-config-group', hostile_droplet(name='droplets'), ['name="droplets" is already a host or group']),
+    ('no-public-address', hostile_droplet(networks={'v4': [{'ip_address': '10.116.0.3', 'type': 'private'}], 'v6': []}),
+     ['holds no address for ansible_host']),
+    ('size-nested-deep', hostile_droplet(size=json.loads('{"a": ' * 300 + '1' + '}' * 300)), ['droplet 1']),
     ('name-twice', hostile_droplet(name='gpu-a'), ['name="gpu-a" is used by an earlier droplet']),
     ('tag-newline', hostile_droplet(tags=['gpu', 'x\ny']), ['tags[1]="x\\ny"']),
     ('size-slug-junk', hostile_droplet(size_slug='gpu h100; reboot'), ['size_slug="gpu h100; reboot"']),
@@ -233,6 +246,8 @@ DO_SOURCE_CASES = [
     ('answer-9-mib', b'{"droplets": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}',
      ['DigitalOcean inventory (http://127.0.0.1', 'longer than 8388608 bytes']),
     ('answer-not-json', b'<html>' + b'x' * 100000, ['the answer is not {"droplets": [...]}']),
+    ('next-repeats', {'droplets': [GOOD_DROPLET], 'links': {'pages': {'next': '{self}'}}}, ['repeats: the pages would never end']),
+    ('redirect', (302, {'Location': 'http://127.0.0.1:1/steal'}, b''), ['HTTP 302: a redirect, not followed']),
     ('next-elsewhere', {'droplets': [GOOD_DROPLET], 'links': {'pages': {'next': 'http://127.0.0.1:1/v2/droplets?page=2'}}},
      ['links.pages.next="http://127.0.0.1:1/v2/droplets?page=2" is not on the API\'s own host and port']),
 ]
@@ -241,7 +256,8 @@ DO_SOURCE_CASES = [
 @pytest.mark.parametrize('answer,words', [c[1:] for c in DO_SOURCE_CASES], ids=[c[0] for c in DO_SOURCE_CASES])
 def test_digitalocean_inventory_refuses_a_broken_answer_clearly(do_api, tmp_path, answer, words):
     case_dir = case_folder(tmp_path)
-    do_api.state.answer = answer
+    self_url = 'http://127.0.0.1:%d/v2/droplets?per_page=200' % do_api.server_address[1]
+    do_api.state.answer = json.loads(json.dumps(answer).replace('{self}', self_url)) if isinstance(answer, dict) else answer
     rc, out, dummy = do_inventory(do_api, case_dir)
     assert rc != 0, out[-3000:]
     flat = ' '.join(out.split())
@@ -289,3 +305,38 @@ def test_provision_adds_no_host_from_a_hostile_droplet_answer(do_api, tmp_path):
     assert 'TASK [inferops.gpu_inference.droplet : Wait until SSH answers' not in out, 'the hostile address was used'
     assert [s for s in badinput.SECRETS if s in out] == [], 'a canary secret was printed'
     assert not os.path.exists(os.path.join(case_dir, PWNED))
+
+
+@pytest.mark.parametrize('source', ['runpod', 'digitalocean'])
+def test_a_token_with_a_newline_is_refused_without_printing_it(runpod_api, do_api, tmp_path, source):
+    case_dir = case_folder(tmp_path)
+    token = PROVIDER_TOKEN + '\n'
+    if source == 'runpod':
+        rc, out, dummy = list_inventory(os.path.join(FLEET, 'runpod.yml'), case_dir, {
+            'RUNPOD_API_KEY': token, 'RUNPOD_API_URL': 'http://127.0.0.1:%d/v1' % runpod_api.server_address[1]})
+    else:
+        config = os.path.join(case_dir, '..', 'digitalocean.yml')
+        shutil.copy(os.path.join(FLEET, 'digitalocean.yml'), config)
+        with open(config, 'a') as handle:
+            handle.write('baseurl: http://127.0.0.1:%d/v2\n' % do_api.server_address[1])
+        rc, out, dummy = list_inventory(config, case_dir, {'DO_API_TOKEN': token})
+    assert rc != 0 and 'holds whitespace or control characters' in out, out[-3000:]
+    assert_clean(out, case_dir)
+
+
+@pytest.mark.parametrize('provider,name', [('runpod', 'pods'), ('runpod', 'gpu_nodes'), ('digitalocean', 'droplets'),
+                                           ('digitalocean', 'gpu_nodes')])
+def test_an_item_named_like_a_group_of_the_configuration_listed_first_leaves_only_itself_out(runpod_api, do_api, tmp_path,
+                                                                                             provider, name):
+    """A name the configuration makes a group of (groups:, the plugin's group) given to the first item: that item is left
+    out, the others are hosts (it failed the whole source: "can't add group to itself")."""
+    case_dir = case_folder(tmp_path)
+    if provider == 'runpod':
+        runpod_api.state.answer = [hostile_pod(name=name), GOOD_POD]
+        rc, out, inv = runpod_inventory(runpod_api, case_dir)
+        good = 'vllm-h100-1'
+    else:
+        do_api.state.answer = {'droplets': [hostile_droplet(name=name), GOOD_DROPLET], 'links': {}}
+        rc, out, inv = do_inventory(do_api, case_dir)
+        good = 'gpu-a'
+    assert_left_out(rc, out, inv, good, ['name="%s"' % name], case_dir)

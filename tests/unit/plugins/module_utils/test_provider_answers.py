@@ -60,3 +60,42 @@ def test_a_pod_id_from_an_answer_never_becomes_another_path():
     for bad in ('../x', 'a?b=1', '', None, 'a b'):
         with pytest.raises(RunPodError, match='is not a RunPod id'):
             _pod_path(bad)
+
+
+def test_retry_after_that_is_not_a_delay_falls_back_to_the_backoff_and_a_token_with_a_newline_is_refused():
+    import threading
+    from http import server as http_server
+    from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import Client
+    answers_left = [('nan', 429), ('-1', 429), (None, 200)]
+
+    class Handler(http_server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            retry, status = answers_left.pop(0)
+            self.send_response(status)
+            if retry:
+                self.send_header('Retry-After', retry)
+            body = b'[]'
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http_server.HTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    slept = []
+    try:
+        client = Client('tok', 'http://127.0.0.1:%d/v1' % httpd.server_address[1], backoff=0.5, sleep=slept.append)
+        assert client.pods() == [] and slept == [0.5, 1.0]
+    finally:
+        httpd.shutdown()
+    with pytest.raises(RunPodError, match='whitespace or control characters') as info:
+        Client('tok-secret\n', 'http://127.0.0.1:1/v1')
+    assert 'tok-secret' not in str(info.value)
+
+
+@pytest.mark.parametrize('name', ['pod\n', '127.1', '2130706433', 'localhost.localdomain', 'ip6-localhost', 'ALL'])
+def test_names_that_are_not_host_names_of_their_own(name):
+    with pytest.raises(answers.BadAnswer):
+        answers.host_name(name)
