@@ -94,6 +94,17 @@ def inventory(case_dir, hostvars=None, groups=None):
     return path
 
 
+def plain(data):
+    """ansible-inventory --list marks untrusted strings as {"__ansible_unsafe": value}."""
+    if isinstance(data, dict):
+        if list(data) == ['__ansible_unsafe']:
+            return data['__ansible_unsafe']
+        return dict((k, plain(v)) for k, v in data.items())
+    if isinstance(data, list):
+        return [plain(v) for v in data]
+    return data
+
+
 def fill(value, case_dir, results=''):
     """A case's settings with {case} (its folder) and {results} (a baseline file) filled in."""
     if isinstance(value, str):

@@ -52,17 +52,6 @@ def do_api():
     server.shutdown()
 
 
-def plain(data):
-    """ansible-inventory --list marks untrusted strings as {"__ansible_unsafe": value}."""
-    if isinstance(data, dict):
-        if list(data) == ['__ansible_unsafe']:
-            return data['__ansible_unsafe']
-        return dict((k, plain(v)) for k, v in data.items())
-    if isinstance(data, list):
-        return [plain(v) for v in data]
-    return data
-
-
 def fill(value, case_dir):
     return badinput.fill(value, case_dir)
 
@@ -79,7 +68,7 @@ def list_inventory(source, case_dir, env):
     inv = None
     if proc.returncode == 0:
         with open(listed) as handle:
-            inv = plain(json.load(handle))
+            inv = badinput.plain(json.load(handle))
     return proc.returncode, proc.stdout + proc.stderr, inv
 
 
@@ -88,12 +77,12 @@ def runpod_inventory(api, case_dir):
                           {'RUNPOD_API_KEY': PROVIDER_TOKEN, 'RUNPOD_API_URL': 'http://127.0.0.1:%d/v1' % api.server_address[1]})
 
 
-def do_inventory(api, case_dir):
+def do_inventory(api, case_dir, token=PROVIDER_TOKEN):
     config = os.path.join(case_dir, '..', 'digitalocean.yml')
     shutil.copy(os.path.join(FLEET, 'digitalocean.yml'), config)
     with open(config, 'a') as handle:
         handle.write('baseurl: http://127.0.0.1:%d/v2\n' % api.server_address[1])
-    return list_inventory(config, case_dir, {'DO_API_TOKEN': PROVIDER_TOKEN})
+    return list_inventory(config, case_dir, {'DO_API_TOKEN': token})
 
 
 def case_folder(tmp_path):
@@ -315,11 +304,7 @@ def test_a_token_with_a_newline_is_refused_without_printing_it(runpod_api, do_ap
         rc, out, dummy = list_inventory(os.path.join(FLEET, 'runpod.yml'), case_dir, {
             'RUNPOD_API_KEY': token, 'RUNPOD_API_URL': 'http://127.0.0.1:%d/v1' % runpod_api.server_address[1]})
     else:
-        config = os.path.join(case_dir, '..', 'digitalocean.yml')
-        shutil.copy(os.path.join(FLEET, 'digitalocean.yml'), config)
-        with open(config, 'a') as handle:
-            handle.write('baseurl: http://127.0.0.1:%d/v2\n' % do_api.server_address[1])
-        rc, out, dummy = list_inventory(config, case_dir, {'DO_API_TOKEN': token})
+        rc, out, dummy = do_inventory(do_api, case_dir, token)
     assert rc != 0 and 'holds whitespace or control characters' in out, out[-3000:]
     assert_clean(out, case_dir)
 

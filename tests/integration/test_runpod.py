@@ -15,6 +15,7 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'doubles'))
 import runpod_api_double  # noqa: E402  pylint: disable=wrong-import-position
+from badinput import plain  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = os.path.dirname(sys.executable)
 
@@ -36,17 +37,6 @@ def env(api, token='test-token'):
     if token:
         out['RUNPOD_API_KEY'] = token
     return out
-
-
-def plain(data):
-    """ansible-inventory --list marks untrusted strings as {"__ansible_unsafe": value}."""
-    if isinstance(data, dict):
-        if list(data) == ['__ansible_unsafe']:
-            return data['__ansible_unsafe']
-        return dict((k, plain(v)) for k, v in data.items())
-    if isinstance(data, list):
-        return [plain(v) for v in data]
-    return data
 
 
 def inventory(api, tmp_path, extra='', token='test-token'):
