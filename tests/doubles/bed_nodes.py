@@ -140,3 +140,19 @@ def serve(server):
     finally:
         if server.state.nodes:
             server.state.nodes.remove_all()
+
+
+def send_raw(handler, answer):
+    """Send what a test set as an API double's list answer (a hostile or broken provider): bytes as they are, a tuple
+    (status, headers, body), anything else as JSON. Shared by the RunPod and DigitalOcean doubles."""
+    status, headers = 200, {}
+    if isinstance(answer, tuple):
+        status, headers, answer = answer
+    data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    handler.send_response(status)
+    handler.send_header('Content-Type', 'application/json')
+    handler.send_header('Content-Length', str(len(data)))
+    for key, value in headers.items():
+        handler.send_header(key, value)
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -81,20 +81,6 @@ def make_handler(state):
             self.end_headers()
             self.wfile.write(data)
 
-        def _send_raw(self, answer):
-            """What a test set as the list's answer: bytes as they are, a tuple (status, headers, body), else JSON."""
-            status, headers = 200, {}
-            if isinstance(answer, tuple):
-                status, headers, answer = answer
-            data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header('Content-Type', 'application/json')
-            self.send_header('Content-Length', str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
         def _gate(self):
             with state.lock:
                 state.requests += 1
@@ -130,7 +116,7 @@ def make_handler(state):
             parts, params = self._parts()
             if parts == ['v1', 'pods']:
                 if state.answer is not None:  # a hostile or broken provider, as a test sets it
-                    return self._send_raw(state.answer)
+                    return bed_nodes.send_raw(self, state.answer)
                 pods = [self._view(p) for p in state.pods.values() if p['desiredStatus'] != 'TERMINATED']
                 if not opts.page_size:
                     return self._send(200, pods)
