@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: vllm_server_spec
+short_description: The server a host's vllm_server settings would run, built once, with the rules they break
+version_added: 0.4.0
+description:
+  - Reads the host's C(vllm_server_*) settings (those of the role's argument spec that the server depends on) and
+    returns what they would run - the C(vllm serve) argv, the environment, the mounts and devices, the release files,
+    the process manager's files, and the server's name, folders, log file and local URL - with a fingerprint that is the
+    hash of all of it (secrets as hashes), so that any setting that changes the server changes the fingerprint.
+  - Also returns C(problems), the rules across settings that the argument spec cannot check (each names the variable,
+    its value and what is allowed); the role fails on them before any host is touched.
+  - The role C(inferops.gpu_inference.vllm_server) calls it once per run, in its validate step. Secrets never appear
+    in what it returns.
+author:
+  - inferops engineers (@inferops)
+options: {}
+"""
+
+EXAMPLES = r"""
+- name: What the settings would run
+  ansible.builtin.debug:
+    msg: "{{ lookup('inferops.gpu_inference.vllm_server_spec').argv }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: The spec (fingerprint, argv, env, engine, process, ...) and problems, a list of messages.
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.loader import lookup_loader
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, server_spec
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        variables = variables or {}
+        missing = [name for name in server_spec.SETTINGS if name not in variables]
+        if missing:
+            raise AnsibleLookupError('vllm_server_spec: %s not defined (the role vllm_server defines them)' % ', '.join(missing))
+        # ansible.builtin.vars templates each setting as a task's variables are templated, on every ansible-core.
+        values = lookup_loader.get('ansible.builtin.vars', loader=self._loader, templar=self._templar).run(
+            list(server_spec.SETTINGS), variables)
+        settings = server_spec.settings_of(dict(zip(server_spec.SETTINGS, values)))
+        hosts = (variables.get('groups') or {}).get('all', [])
+        problems = server_spec.problems(
+            settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
+        if problems:
+            return [{'problems': problems}]
+        spec = server_spec.build(settings, server_spec.model_source_signature(settings['vllm_server_model_source']))
+        spec['problems'] = []
+        return [spec]

@@ -1,0 +1,175 @@
+"""server_spec: one spec of what a vllm_server runs; every option of the role either changes its fingerprint or is
+declared as not changing what runs; the process files say what the spec says; the rules name the variable."""
+import os
+import re
+import shlex
+
+import pytest
+import yaml
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
+from unit_support import ROOT
+
+ROLE = os.path.join(ROOT, 'roles', 'vllm_server')
+with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as _handle:
+    OPTIONS = yaml.safe_load(_handle)['argument_specs']['main']['options']
+with open(os.path.join(ROLE, 'defaults', 'main.yml')) as _handle:
+    DEFAULTS = yaml.safe_load(_handle)
+FINGERPRINT_LINE = re.compile(r'inferops\.gpu_inference\.vllm_server fingerprint ([0-9a-f]+)')  # as vllm_probe reads it
+
+
+def settings(**changes):
+    values = dict((name, DEFAULTS[name]) for name in server_spec.SETTINGS)
+    # The three defaults that are expressions, as the role resolves them without inventory variables.
+    values.update(vllm_server_runtime='docker', vllm_server_accelerator='nvidia', vllm_server_image=DEFAULTS['vllm_server_image_gpu'],
+                  vllm_server_model='org/model')
+    values.update(changes)
+    return server_spec.settings_of(values)
+
+
+# A valid value other than the default, per option (each is also checked against the rules below).
+OTHER = {
+    'vllm_server_image': 'docker.io/vllm/vllm-openai:v0.31.0',
+    'vllm_server_model': 'org/other-model',
+    'vllm_server_model_dir': '/srv/models',
+    'vllm_server_served_model_name': 'chat',
+    'vllm_server_gpu_memory_utilization': 0.8,
+    'vllm_server_dtype': 'bfloat16',
+    'vllm_server_quantization': 'awq',
+    'vllm_server_extra_args': ['--enforce-eager'],
+    'vllm_server_bind_address': '0.0.0.0',
+    'vllm_server_name': 'vllm-b',
+    'vllm_server_base_dir': '/srv/inferops',
+    'vllm_server_hf_cache_dir': '/srv/hf-cache',
+    'vllm_server_env': {'VLLM_LOGGING_LEVEL': 'DEBUG'},
+    'vllm_server_gpus': [0],
+    'vllm_server_shm_size': '8g',
+    'vllm_server_ulimits': ['memlock=-1:-1'],
+    'vllm_server_hf_token': 'hf_abcdefghijkl',
+    'vllm_server_api_key': 'k' * 24,
+    'vllm_server_venv': '/srv/venv',
+    'vllm_server_pip_spec': 'vllm==0.31.0',
+    'vllm_server_supervisor_conf_dir': '/srv/supervisor',
+    'vllm_server_gateways': ['gateway1'],
+    'vllm_server_perf_gate': {'max_ttft_rise': 0.5},
+}
+# Options that change what runs only with another setting: the shared memory size without the host's IPC namespace.
+WITH = {'vllm_server_shm_size': {'vllm_server_ipc_host': False}}
+
+
+def other_value(name, option, tmp_path):
+    if name == 'vllm_server_model_source':
+        folder = tmp_path / 'staged-model'
+        folder.mkdir(exist_ok=True)
+        (folder / 'config.json').write_text('{}')
+        return str(folder)
+    if name in OTHER:
+        return OTHER[name]
+    default = settings()[name] if name in server_spec.SETTINGS else DEFAULTS[name]
+    if option.get('choices'):
+        return [c for c in option['choices'] if c != default][0]
+    if option['type'] == 'int':
+        return int(default) + 1
+    if option['type'] == 'bool':
+        return not default
+    raise AssertionError('no other value for %s: add one to OTHER' % name)
+
+
+def fingerprints(tmp_path, **changes):
+    out = {}
+    for runtime in ('docker', 'podman', 'process'):
+        s = settings(**dict({'vllm_server_runtime': runtime}, **changes))
+        signature = server_spec.model_source_signature(s['vllm_server_model_source'])
+        out[runtime] = server_spec.build(s, signature)['fingerprint']
+    return out
+
+
+def test_every_option_is_read_by_the_spec_or_declared_as_not_the_server():
+    assert set(server_spec.SETTINGS) <= set(OPTIONS)
+    assert not set(server_spec.NOT_THE_SERVER) - set(OPTIONS)
+    assert set(OPTIONS) <= set(server_spec.SETTINGS) | set(server_spec.NOT_THE_SERVER)
+
+
+@pytest.mark.parametrize('name', sorted(OPTIONS))
+def test_each_option_changes_the_fingerprint_or_is_declared_as_not_changing_the_server(name, tmp_path):
+    if name in server_spec.NOT_THE_SERVER:
+        if name in server_spec.SETTINGS and name != 'vllm_server_quantization_methods':
+            assert fingerprints(tmp_path) == fingerprints(tmp_path, **{name: other_value(name, OPTIONS[name], tmp_path)}), name
+        return
+    value = other_value(name, OPTIONS[name], tmp_path)
+    if name == 'vllm_server_runtime':
+        assert len(set(fingerprints(tmp_path).values())) == 3
+        return
+    base, changed = fingerprints(tmp_path, **WITH.get(name, {})), fingerprints(tmp_path, **dict(WITH.get(name, {}), **{name: value}))
+    assert any(base[r] != changed[r] for r in base), '%s=%r does not change the fingerprint' % (name, value)
+    rule_problems = server_spec.problems(settings(**{name: value, 'vllm_server_api_key': 'k' * 24}), ())
+    assert not [p for p in rule_problems if name in p], rule_problems
+
+
+def test_a_staged_folder_whose_files_changed_changes_the_fingerprint(tmp_path):
+    folder = tmp_path / 'llama'
+    folder.mkdir()
+    (folder / 'model.safetensors').write_bytes(b'a' * 10)
+    s = settings(vllm_server_model='', vllm_server_model_source=str(folder))
+    before = server_spec.build(s, server_spec.model_source_signature(str(folder)))
+    (folder / 'model.safetensors').write_bytes(b'b' * 11)
+    after = server_spec.build(s, server_spec.model_source_signature(str(folder)))
+    assert before['fingerprint'] != after['fingerprint']
+    # Served by its path on the node, mounted read-only.
+    assert before['argv'][0] == '/var/lib/inferops/models/llama'
+    assert '/var/lib/inferops/models:/var/lib/inferops/models:ro' in before['engine']['volumes']
+
+
+def test_no_secret_value_in_the_spec():
+    spec = server_spec.build(settings(vllm_server_api_key='sk-' + 'x' * 30, vllm_server_hf_token='hf_' + 'y' * 30))
+    text = repr(spec)
+    assert 'x' * 30 not in text and 'y' * 30 not in text
+    assert spec['secret_files'] == ['hf_token', 'serve.yaml']
+    assert spec['env']['HF_TOKEN_PATH'] == '/run/secrets/inferops-vllm/hf_token'
+    assert spec['argv'][-2:] == ['--config', '/run/secrets/inferops-vllm/serve.yaml']
+
+
+def test_docker_podman_and_process_get_their_gpus():
+    assert server_spec.build(settings(vllm_server_gpus=[0, 1]))['engine']['gpus'] == '"device=0,1"'
+    assert server_spec.build(settings(vllm_server_gpus=2))['engine']['gpus'] == '2'
+    podman = server_spec.build(settings(vllm_server_runtime='podman', vllm_server_gpus=2))
+    assert podman['engine']['devices'] == ['nvidia.com/gpu=0', 'nvidia.com/gpu=1'] and podman['engine']['network'] == 'host'
+    process = server_spec.build(settings(vllm_server_runtime='process', vllm_server_gpus=[1]))
+    assert process['env']['CUDA_VISIBLE_DEVICES'] == '1' and process['engine'] is None
+    cpu = server_spec.build(settings(vllm_server_accelerator='cpu'))
+    assert cpu['engine']['gpus'] is None and not [a for a in cpu['argv'] if a.startswith('--gpu-memory')]
+
+
+@pytest.mark.parametrize('manager', ['supervisor', 'systemd'])
+def test_process_files_run_the_specs_argv_and_environment(manager):
+    env = {'A_PERCENT': '50%', 'QUOTED': 'say "hi"'}
+    spec = server_spec.build(settings(vllm_server_runtime='process', vllm_server_env=env, vllm_server_extra_args=['--chat-template=a b']))
+    text = spec['process']['files'][manager]
+    assert FINGERPRINT_LINE.search(text).group(1) == spec['fingerprint']
+    assert 'served-model model\n' in text
+    line = [ln for ln in text.splitlines() if ln.startswith('command=' if manager == 'supervisor' else 'ExecStart=')][0]
+    argv = shlex.split(line.split('=', 1)[1].replace('%%', '%'))
+    assert argv == ['/opt/vllm/bin/vllm', 'serve'] + spec['argv']
+    assert '50%%' in text and '\\"hi\\"' in text
+    assert spec['process']['unit_files'][manager] in ('/etc/supervisor/conf.d/vllm.conf', '/etc/systemd/system/vllm.service')
+
+
+def test_rules_name_the_variable_the_value_and_what_is_allowed(tmp_path):
+    found = server_spec.problems(settings(
+        vllm_server_port=70000, vllm_server_extra_args=['--port=9', 'a;b'], vllm_server_env={'MY_TOKEN': 'x'},
+        vllm_server_tensor_parallel_size=4, vllm_server_gpus=[0, 0], vllm_server_bind_address='0.0.0.0',
+        vllm_server_image='vllm/vllm-openai:latest', vllm_server_gateways=['gw9'], vllm_server_model_source=str(tmp_path / 'none')),
+        inventory_hosts=['node1'])
+    text = '\n'.join(found)
+    for expected in ('vllm_server_port=70000 must be a port from 1 to 65535', 'sets --port, which vllm_server sets itself: use vllm_server_port',
+                     '"a;b" carry shell syntax', 'vllm_server_env names MY_TOKEN look like secrets',
+                     '= 4 but vllm_server_gpus=[0, 0] gives only 2 GPU(s)', 'lists a device id twice',
+                     'vllm_server_bind_address=0.0.0.0 is not loopback', 'vllm_server_image=vllm/vllm-openai:latest must be a pinned',
+                     'names host(s) not in the inventory: gw9', 'is not a folder on the controller'):
+        assert expected in text, (expected, found)
+    assert server_spec.problems(settings(), ()) == []
+
+
+def test_settings_given_as_strings_build_the_same_server():
+    assert (server_spec.build(settings(vllm_server_port='8000', vllm_server_ipc_host='true', vllm_server_max_model_len='0'))['fingerprint']
+            == server_spec.build(settings())['fingerprint'])
