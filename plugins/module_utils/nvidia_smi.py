@@ -243,6 +243,17 @@ def classify_error(rc, stdout, stderr):
     return 'other', 'rc=%s: %s' % (rc, text.strip() or '(no output)')
 
 
+def gpu_count(run):
+    """The number of GPUs, with one nvidia-smi run (``run`` as for collect())."""
+    rc, out, err = run(query_gpu_args(['index']))
+    if rc != 0:
+        kind, detail = classify_error(rc, out, err)
+        if kind == 'driver':
+            raise NvidiaSmiError('nvidia-smi cannot talk to the NVIDIA driver: %s' % detail, 'driver')
+        raise NvidiaSmiError('nvidia-smi --query-gpu failed: %s' % detail)
+    return len(parse_query_gpu(out, ['index']))
+
+
 def attach_processes(gpus, apps):
     """Add a `processes` list to each GPU dict, matched by UUID."""
     by_uuid = dict((gpu.get('uuid'), gpu) for gpu in gpus)

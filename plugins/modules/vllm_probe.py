@@ -90,6 +90,12 @@ options:
     description: Timeout of each HTTP request in seconds.
     type: int
     default: 5
+  nvidia_smi:
+    description:
+      - Also count the GPUs with this C(nvidia-smi) (a path, or a name looked up as
+        M(inferops.gpu_inference.nvidia_smi_info) does), in the same run; RV(gpu_count) then holds the count.
+      - Fails, naming it, when it is missing or cannot talk to the driver.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -184,6 +190,11 @@ smoke:
     - The probe itself does not fail when a smoke test does.
   returned: when the server was ready and O(smoke_tests) were given
   type: dict
+gpu_count:
+  description: The GPUs nvidia-smi reports (with O(nvidia_smi) only).
+  returned: when nvidia_smi is given
+  type: int
+  sample: 2
 elapsed:
   description: Seconds this call waited.
   returned: always
@@ -201,6 +212,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
 
 FINGERPRINT_LABEL = 'inferops.vllm_server.fingerprint'
@@ -277,10 +289,22 @@ def main():
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
             smoke_prompt=dict(type='str', default=SMOKE_PROMPT),
             smoke_max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
+            nvidia_smi=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    gpus = {}
+    if p['nvidia_smi']:
+        # The GPU count in the same run (vllm_server's validation reads the node once).
+        path = resolve_executable(module.get_bin_path, p['nvidia_smi'])
+        if not path:
+            module.fail_json(msg='nvidia-smi not found (vllm_server_nvidia_smi=%s): install the NVIDIA driver on this host, '
+                                 'or set vllm_server_nvidia_smi to where nvidia-smi is' % p['nvidia_smi'], reason='nvidia_smi_missing')
+        try:
+            gpus['gpu_count'] = gpu_count(lambda args: module.run_command([path] + list(args), environ_update={'LC_ALL': 'C'}))
+        except NvidiaSmiError as exc:
+            module.fail_json(msg=str(exc), reason='nvidia_smi_' + exc.reason)
     try:
         client = Client(p['url'], p['api_key'], p['timeout'])
     except ApiError as exc:
@@ -333,7 +357,7 @@ def main():
                                p['smoke_prompt'], p['smoke_max_tokens'])
     module.exit_json(changed=False, watch_kind=kind, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      log_size=log_size, models=models, stage=stage, stages=stages, alive=alive,
-                     state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2), **extra)
+                     state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2), **dict(extra, **gpus))
 
 
 if __name__ == '__main__':

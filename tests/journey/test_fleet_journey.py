@@ -279,7 +279,9 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         # its health gate against an old node measured before the rollout. Bounds wide for the bed's noise: on 2
         # cores with four CPU servers and a client, a canary just started measured 6.6x slower than the warm old
         # node (CI, stop 35); the gate's misses are Molecule rollout's fault f, not this journey's.
-        out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512 '
+        # After the canary, the other three in one batch (redeploy_serial=3, as the README shows): the canary serves
+        # the client alone meanwhile.
+        out = sh.run('ansible-playbook -i %s/ playbooks/redeploy.yml -e vllm_server_max_model_len=512 -e redeploy_serial=3 '
                      '-e redeploy_max_throughput_drop=0.97 -e redeploy_max_ttft_rise=60 -e \'{"redeploy_perf_scenarios": '
                      '[{"name": "canary", "num_prompts": 32, "max_concurrency": 4, "request_rate": "inf", '
                      '"input_len": 64, "output_len": 16}]}\'' % inv)

@@ -149,3 +149,16 @@ def test_resolve_executable(tmp_path):
     assert smi.resolve_executable(get_bin_path, 'nvidia-smi') == str(exe)
     assert asked[0] == ('nvidia-smi', smi.NVIDIA_SMI_DIRS)
     assert smi.resolve_executable(get_bin_path, str(tmp_path / 'absent')) is None
+
+
+@pytest.mark.parametrize('profile, count', [(None, 1), ('{"gpus": 2}', 2), ('{"gpus": 8}', 8)])
+def test_gpu_count_is_one_query(profile, count):
+    calls = []
+    assert smi.gpu_count(double_runner(profile, calls=calls)) == count
+    assert calls == [['--query-gpu=index', '--format=csv,noheader,nounits']]
+
+
+def test_gpu_count_names_a_driver_that_does_not_answer():
+    with pytest.raises(smi.NvidiaSmiError, match='cannot talk to the NVIDIA driver') as caught:
+        smi.gpu_count(double_runner('{"driver_down": true}'))
+    assert caught.value.reason == 'driver'
