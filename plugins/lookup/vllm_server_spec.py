@@ -22,7 +22,14 @@ description:
     in what it returns.
 author:
   - inferops engineers (@inferops)
-options: {}
+options:
+  node:
+    description:
+      - What the node said, from M(inferops.gpu_inference.vllm_probe) - C(model_on_node), whether the model path
+        C(node_model_path) of a first call is on the node (a container then mounts it read-only at the same path;
+        without it the path is taken as one inside the image).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -60,6 +67,7 @@ class LookupModule(LookupBase):
             settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
         if problems:
             return [{'problems': problems}]
-        spec = server_spec.build(settings, server_spec.model_source_signature(settings['vllm_server_model_source']))
+        spec = server_spec.build(settings, server_spec.model_source_signature(settings['vllm_server_model_source']),
+                                 kwargs.get('node') or {})
         spec['problems'] = []
         return [spec]

@@ -90,6 +90,10 @@ options:
     description: Timeout of each HTTP request in seconds.
     type: int
     default: 5
+  model_path:
+    description:
+      - A model folder the server would read from the node; RV(model_on_node) says whether the node has it.
+    type: str
   nvidia_smi:
     description:
       - Also count the GPUs with this C(nvidia-smi) (a path, or a name looked up as
@@ -190,6 +194,10 @@ smoke:
     - The probe itself does not fail when a smoke test does.
   returned: when the server was ready and O(smoke_tests) were given
   type: dict
+model_on_node:
+  description: Whether O(model_path) is a folder on the node.
+  returned: when model_path is given
+  type: bool
 gpu_count:
   description: The GPUs nvidia-smi reports (with O(nvidia_smi) only).
   returned: when nvidia_smi is given
@@ -290,11 +298,12 @@ def main():
             smoke_prompt=dict(type='str', default=SMOKE_PROMPT),
             smoke_max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
             nvidia_smi=dict(type='str'),
+            model_path=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    gpus = {}
+    gpus = {'model_on_node': os.path.isdir(p['model_path'])} if p['model_path'] else {}
     if p['nvidia_smi']:
         # The GPU count in the same run (vllm_server's validation reads the node once).
         path = resolve_executable(module.get_bin_path, p['nvidia_smi'])

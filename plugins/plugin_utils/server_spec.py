@@ -148,6 +148,18 @@ def gpus_used(s):
     return -1 if str(s['vllm_server_gpus']) == 'all' else int(s['vllm_server_gpus']) if _is_count(s['vllm_server_gpus']) else 0
 
 
+MODEL_SETTINGS = ('vllm_server_model', 'vllm_server_model_source', 'vllm_server_model_dir', 'vllm_server_served_model_name')
+ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'vllm_server', 'defaults', 'main.yml')
+
+
+def model_defaults():
+    """The role's defaults of MODEL_SETTINGS (none is a template), for readers outside the role."""
+    import yaml  # the controller's; only this reader needs it
+    with open(ROLE_DEFAULTS) as handle:
+        defaults = yaml.safe_load(handle)
+    return dict((name, defaults[name]) for name in MODEL_SETTINGS)
+
+
 def model(s):
     """The model as served: a staged folder is served by its path on the node."""
     source = s['vllm_server_model_source'].rstrip('/')
@@ -314,7 +326,14 @@ def _logging_config():
     }, indent=2) + '\n'
 
 
-def _container(s, release_dir, log_dir):
+def node_model_path(s):
+    """The model path to look for on the node: a container serves vllm_server_model from the node's disk (mounted
+    read-only at the same path) when the node has it, else from the image. '' when there is none to look for."""
+    m = model(s)
+    return m['ref'] if is_container(s) and m['ref'][:1] == '/' and not m['staged'] else ''
+
+
+def _container(s, release_dir, log_dir, node):
     runtime, nvidia, ids = s['vllm_server_runtime'], s['vllm_server_accelerator'] == 'nvidia', gpu_ids(s)
     gpus, devices = '', []
     if nvidia and runtime == 'docker':
@@ -332,6 +351,9 @@ def _container(s, release_dir, log_dir):
                '%s:%s' % (s['vllm_server_hf_cache_dir'], CTR_HF_HOME)]
     if s['vllm_server_model_source']:
         volumes.append('%s:%s:ro' % (s['vllm_server_model_dir'], s['vllm_server_model_dir']))
+    elif node_model_path(s) and node.get('model_on_node'):
+        path = node_model_path(s).rstrip('/')
+        volumes.append('%s:%s:ro' % (path, path))
     return {
         'image': s['vllm_server_image'],
         'volumes': volumes,
@@ -356,12 +378,14 @@ def _cuda_visible_devices(s):
     return ','.join(str(i) for i in range(int(s['vllm_server_gpus']))) if _is_count(s['vllm_server_gpus']) else ''
 
 
-def build(s, model_source_signature=''):
+def build(s, model_source_signature='', node=None):
     """The spec of the server these settings run (settings that pass problems()).
 
     model_source_signature: what the staged folder on the controller holds (names, sizes, times),
     so that a folder whose files changed replaces the server.
+    node: what the node said (vllm_probe): model_on_node, whether node_model_path() is there.
     """
+    node = node or {}
     container = is_container(s)
     m = model(s)
     server_dir = '%s/%s' % (s['vllm_server_base_dir'].rstrip('/'), s['vllm_server_name'])
@@ -381,7 +405,7 @@ def build(s, model_source_signature=''):
         'accelerator': s['vllm_server_accelerator'], 'model': m, 'model_source': model_source_signature,
         'settings_argv': _serve_args(s, m, container, '{secrets}'), 'env': env, 'secrets': secrets, 'config': config,
         'dirs': [server_dir, s['vllm_server_hf_cache_dir'], s['vllm_server_model_dir']],
-        'container': _container(s, '{release}', log_dir) if container else None,
+        'container': _container(s, '{release}', log_dir, node) if container else None,
         'process': None if container else {
             'venv': s['vllm_server_venv'], 'pip_spec': s['vllm_server_pip_spec'], 'manager': s['vllm_server_process_manager'],
             'supervisor_conf_dir': s['vllm_server_supervisor_conf_dir'], 'restart': s['vllm_server_restart_policy'],
@@ -420,7 +444,8 @@ def build(s, model_source_signature=''):
         'secret_files': sorted(secrets),
         'gpus_used': gpus_used(s),
         'running_states': list(RUNNING_STATES),
-        'engine': _container(s, release_dir, log_dir) if container else None,
+        'engine': _container(s, release_dir, log_dir, node) if container else None,
+        'node_model_path': node_model_path(s),
         'process': None,
     }
     if not container:

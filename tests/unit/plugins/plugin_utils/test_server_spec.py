@@ -173,3 +173,16 @@ def test_rules_name_the_variable_the_value_and_what_is_allowed(tmp_path):
 def test_settings_given_as_strings_build_the_same_server():
     assert (server_spec.build(settings(vllm_server_port='8000', vllm_server_ipc_host='true', vllm_server_max_model_len='0'))['fingerprint']
             == server_spec.build(settings())['fingerprint'])
+
+
+def test_a_model_path_the_node_has_is_mounted_read_only_else_it_is_the_images():
+    s = settings(vllm_server_model='/mnt/models/llama3-70b-awq/')
+    assert server_spec.node_model_path(s) == '/mnt/models/llama3-70b-awq/'
+    in_image = server_spec.build(s)
+    on_node = server_spec.build(s, node={'model_on_node': True})
+    assert '/mnt/models/llama3-70b-awq:/mnt/models/llama3-70b-awq:ro' in on_node['engine']['volumes']
+    assert not [v for v in in_image['engine']['volumes'] if v.startswith('/mnt/')]
+    assert in_image['fingerprint'] != on_node['fingerprint']
+    # A hub id, a staged folder and a process have nothing to mount.
+    assert server_spec.node_model_path(settings(vllm_server_model='org/model')) == ''
+    assert server_spec.node_model_path(settings(vllm_server_runtime='process', vllm_server_model='/mnt/m')) == ''

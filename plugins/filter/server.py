@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: vllm_server_model
+short_description: The model a vllm_server serves - its served name and the id or path it loads
+version_added: 0.4.0
+description:
+  - The rule the role C(inferops.gpu_inference.vllm_server) serves a model by, for the roles and playbooks that talk to
+    the server (C(vllm_bench) takes its model name and tokenizer from it) - a staged folder (C(vllm_server_model_source))
+    is served by its path under C(vllm_server_model_dir); the served name is C(vllm_server_served_model_name), else the
+    last part of the id or path.
+  - Takes the C(vllm_server_*) model settings that are set; the others are the role's defaults.
+author:
+  - inferops engineers (@inferops)
+options:
+  _input:
+    description: Any of C(vllm_server_model), C(vllm_server_model_source), C(vllm_server_model_dir), C(vllm_server_served_model_name).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: The served name and the tokenizer path
+  ansible.builtin.debug:
+    msg: "{{ {'vllm_server_model_source': '/srv/llama'} | inferops.gpu_inference.vllm_server_model }}"
+"""
+
+RETURN = r"""
+_value:
+  description: C(name) (served name), C(ref) (the id or path loaded), C(staged) (the staged path or empty), C(is_path).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
+
+
+def vllm_server_model(settings):
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError('vllm_server_model takes a dict of vllm_server_* settings, not %s' % type(settings).__name__)
+    unknown = sorted(set(settings) - set(server_spec.MODEL_SETTINGS))
+    if unknown:
+        raise AnsibleFilterError('vllm_server_model: %s not among %s' % (', '.join(unknown), ', '.join(server_spec.MODEL_SETTINGS)))
+    given = dict((k, '' if v is None else str(v)) for k, v in settings.items())
+    return server_spec.model(dict(server_spec.model_defaults(), **given))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'vllm_server_model': vllm_server_model}
