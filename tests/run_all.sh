@@ -15,7 +15,9 @@ stage() {
 }
 
 stage unit        python -m pytest -q tests/unit
-stage integration python -m pytest -q tests/integration
+# Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from the kernel,
+# folders of their own); a file's cases stay on one worker.
+stage integration python -m pytest -q -n 2 --dist loadfile tests/integration
 stage lint      ansible-lint --profile production
 stage sanity    tests/sanity.sh
 stage galaxy    tests/galaxy_importer.sh

@@ -58,7 +58,7 @@ options:
   model_cache_path:
     description: Folder of the model cache; where it does not exist yet, the nearest existing parent is measured.
     type: path
-    default: /var/lib/inferops/model-cache
+    default: /var/lib/inferops/hf-cache
   container_engines:
     description: Container engines to look at.
     type: list
@@ -272,7 +272,7 @@ def main():
             dcgm_exporter_url=dict(type='str', default='http://127.0.0.1:9400/metrics'),
             dcgm_exporter_metrics=dict(type='list', elements='str', default=[]),
             timeout=dict(type='int', default=5),
-            model_cache_path=dict(type='path', default='/var/lib/inferops/model-cache'),
+            model_cache_path=dict(type='path', default='/var/lib/inferops/hf-cache'),
             container_engines=dict(type='list', elements='str', choices=['docker', 'podman'], default=['docker', 'podman']),
             do_agent=dict(type='bool', default=False),
         ),
