@@ -156,6 +156,10 @@ def main():
     )
     p = module.params
     check = module.check_mode
+    if p['state'] == 'started' and not p['content']:
+        # required_if lets an empty or null content through: checked before the running server is stopped.
+        module.fail_json(msg='%s: content is empty: the program or unit file to start the server with is needed '
+                             '(nothing was stopped)' % p['name'])
 
     def run(argv):
         return module.run_command(argv)
