@@ -78,6 +78,17 @@ def restore(run, name, set_aside, log_lines=80, check_mode=False):
     return result
 
 
+def remove(run, names, stop_timeout=30, check_mode=False):
+    """Stop (letting requests in flight finish within stop_timeout) and remove each container of `names` that exists.
+    Returns a result dict naming those removed; raises ContainerError naming the step that failed."""
+    found = [n for n in names if n and run(['container', 'inspect', '--format', '{{.Id}}', n])[0] == 0]
+    if not check_mode:
+        for name in found:
+            step(run, ['stop', '-t', str(stop_timeout), name], 'stop %s' % name)
+            step(run, ['rm', '-f', name], 'remove %s' % name)
+    return {'changed': bool(found), 'removed': found}
+
+
 class ContainerError(Exception):
     pass
 

@@ -149,3 +149,15 @@ def restore(manager, previous):
         manager.remove()
         manager.forget()
     return dict(restored=bool(previous))
+
+
+def remove(manager, manager_running=True):
+    """Stop the server and remove its file, and have the manager forget it (when it runs). Returns dict(changed)."""
+    present = os.path.exists(manager.unit_file)
+    if present:
+        if manager_running:
+            manager.stop()
+        manager.remove()
+        if manager_running:
+            manager.forget()
+    return dict(changed=present)

@@ -23,6 +23,7 @@ description:
   - With O(state=restored) it rolls that back in the same way, in one run. The failed container's last log lines
     are kept (returned, and written to O(failed_log)), it is removed, and the container set aside as O(set_aside)
     is renamed back to O(name) and started. With an empty O(set_aside) only the failed one is removed.
+  - With O(state=absent) it stops (within O(stop_timeout)) and removes the containers named O(name) and O(set_aside).
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
   - With O(release), it first lays out the server's release folder on the node (its configuration and secret
     files) in the same run, before any container is touched.
@@ -40,9 +41,11 @@ attributes:
     description: Nothing to diff; the result has the C(run) arguments.
 options:
   state:
-    description: V(started) replaces the server container with a new one; V(restored) puts the set-aside one back.
+    description:
+      - V(started) replaces the server container with a new one; V(restored) puts the set-aside one back; V(absent)
+        stops and removes both.
     type: str
-    choices: [started, restored]
+    choices: [started, restored, absent]
     default: started
   failed_log:
     description: With O(state=restored), where on the node to write the failed container's last log lines.
@@ -160,6 +163,11 @@ set_aside:
   description: Whether a running container was renamed to O(set_aside) and stopped.
   returned: with O(state=started)
   type: bool
+removed:
+  description: The containers stopped and removed (in check mode, those that would be).
+  returned: with O(state=absent)
+  type: list
+  elements: str
 restored:
   description: Whether the container set aside was renamed back and started.
   returned: with O(state=restored)
@@ -193,14 +201,14 @@ args:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, restore
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, remove, replace, restore
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type='str', default='started', choices=['started', 'restored']),
+            state=dict(type='str', default='started', choices=['started', 'restored', 'absent']),
             failed_log=dict(type='path'),
             runtime=dict(type='str', default='docker', choices=['docker', 'podman']),
             name=dict(type='str', required=True),
@@ -231,6 +239,12 @@ def main():
 
     def run(argv):
         return module.run_command([engine] + argv)
+
+    if p['state'] == 'absent':
+        try:
+            module.exit_json(**remove(run, [p['name'], p['set_aside']], p['stop_timeout'], module.check_mode))
+        except ContainerError as exc:
+            module.fail_json(msg='%s: %s' % (p['name'], exc))
 
     if p['state'] == 'restored':
         try:

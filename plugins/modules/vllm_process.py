@@ -23,6 +23,8 @@ description:
     writes O(content) to O(unit_file) and starts the server.
   - With O(state=restored), it stops the failed server and puts O(previous) back and starts it, or removes
     O(unit_file) when O(previous) is empty (there was no server before).
+  - With O(state=absent), it stops the server, removes O(unit_file) and has the manager forget it (changed only when
+    the file was there).
   - supervisord is driven through its XML-RPC socket (C(/var/run/supervisor.sock), as Debian's package and
     M(inferops.gpu_inference.vllm_server) configure it), as C(supervisorctl) does; systemd through C(systemctl).
     Every command is an argument list; nothing goes through a shell.
@@ -52,9 +54,9 @@ options:
     type: path
     required: true
   state:
-    description: V(started) replaces the server with O(content); V(restored) puts O(previous) back.
+    description: V(started) replaces the server with O(content); V(restored) puts O(previous) back; V(absent) removes it.
     type: str
-    choices: [started, restored]
+    choices: [started, restored, absent]
     default: started
   content:
     description: The new program or unit file. Required with O(state=started).
@@ -132,7 +134,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.process_manager import (
-    Manager, ProcessError, replace, restore)
+    Manager, ProcessError, remove, replace, restore)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor
 
@@ -143,7 +145,7 @@ def main():
             manager=dict(type='str', required=True, choices=['supervisor', 'systemd']),
             name=dict(type='str', required=True),
             unit_file=dict(type='path', required=True),
-            state=dict(type='str', default='started', choices=['started', 'restored']),
+            state=dict(type='str', default='started', choices=['started', 'restored', 'absent']),
             content=dict(type='str'),
             previous=dict(type='str', default=''),
             executable=dict(type='path'),
@@ -169,6 +171,13 @@ def main():
         manager = Manager(p['manager'], p['name'], p['unit_file'], run, check, supervisor)
     except ProcessError as exc:
         module.fail_json(msg=str(exc))
+
+    if p['state'] == 'absent':
+        try:
+            running = p['manager'] == 'systemd' or manager.supervisord_running()
+            module.exit_json(missing=[], **remove(manager, running))
+        except (ProcessError, IOError, OSError) as exc:
+            module.fail_json(msg='%s: could not remove the server: %s' % (p['name'], exc))
 
     if p['state'] == 'restored':
         try:

@@ -33,6 +33,7 @@ SETTINGS = (
     'vllm_server_shm_size', 'vllm_server_ulimits', 'vllm_server_restart_policy', 'vllm_server_hf_token',
     'vllm_server_api_key', 'vllm_server_health_timeout', 'vllm_server_perf_gate', 'vllm_server_gateways',
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
+    'vllm_server_state',
 )
 
 # Options of the role that do not change what runs, and why (the unit test holds every option to
@@ -52,7 +53,11 @@ NOT_THE_SERVER = {
     'vllm_server_evidence_dir': 'evidence on the controller',
     'vllm_server_collect_env': 'evidence on the controller',
     'vllm_server_nvidia_smi': 'the GPU count check',
+    'vllm_server_state': 'whether the server is there (absent removes it), not what it runs',
 }
+# With vllm_server_state absent, only the settings that name the server and its place are checked.
+ABSENT_CHECKS = ('vllm_server_name', 'vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
+                 'vllm_server_supervisor_conf_dir', 'vllm_server_gateways')
 
 # Options vllm_server sets from its own variables: named in extra_args they would fight them.
 MANAGED_ARGS = {
@@ -180,6 +185,13 @@ def _show(value):
 
 def problems(s, inventory_hosts=(), perf_gate_problems=()):
     """The rules across settings, as messages naming the variable, the value and what is allowed."""
+    found = _problems(s, inventory_hosts, perf_gate_problems)
+    if s.get('vllm_server_state') == 'absent':
+        return [p for p in found if p.startswith(ABSENT_CHECKS)]
+    return found
+
+
+def _problems(s, inventory_hosts, perf_gate_problems):
     out = list(perf_gate_problems)
     container = is_container(s)
     ids = gpu_ids(s)
@@ -343,7 +355,7 @@ def _container(s, release_dir, log_dir, node):
             devices = ['nvidia.com/gpu=%s' % i for i in ids]
         elif str(s['vllm_server_gpus']) == 'all':
             devices = ['nvidia.com/gpu=all']
-        else:
+        elif _is_count(s['vllm_server_gpus']):
             devices = ['nvidia.com/gpu=%d' % i for i in range(int(s['vllm_server_gpus']))]
     volumes = ['%s/config:%s:ro' % (release_dir, CTR_CONFIG_DIR),
                '%s/secrets:%s:ro' % (release_dir, CTR_SECRETS_DIR),
