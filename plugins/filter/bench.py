@@ -67,12 +67,18 @@ from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import benc
 def bench_records(runs, host, price_per_hour=0):
     try:
         return bench_report.records(runs, host, price_per_hour)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError('bench_records: %s' % exc)
+    except KeyError as exc:
+        raise AnsibleFilterError('bench_records: a run of %s lacks %s (the vllm_bench module\'s results are expected)' % (host, exc))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError('bench_records: the runs of %s are not the vllm_bench module\'s results: %s' % (host, exc))
 
 
 def capacity_row(search, host, price_per_hour=0, node_type=''):
-    return capacity.node_summary(host, search, price_per_hour, node_type)
+    try:
+        return capacity.node_summary(host, search, price_per_hour, node_type)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError('capacity_row: the capacity search of %s (price per hour %r) cannot be summed up: %s'
+                                 % (host, price_per_hour, exc))
 
 
 # The capacity search's settings, by the role variable that holds each.

@@ -42,6 +42,8 @@ _value:
   elements: str
 """
 
+import json
+
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.runpod_api import pod_problems
 
 # The keys provision.yml reads from each runpod_pods item.
@@ -64,7 +66,7 @@ def runpod_pod_problems(pods):
         # provision.yml gives a pod without an image its default image.
         problems.extend(pod_problems(pod, where, required=('gpu_type',)))
         if pod.get('name') in names:
-            problems.append('%s.name=%s is used twice' % (where, pod.get('name')))
+            problems.append('%s.name=%s is used twice' % (where, json.dumps(pod.get('name'))))
         names.append(pod.get('name'))
     return problems
 

@@ -179,7 +179,7 @@ class InventoryModule(DigitalOceanInventory):
         return 'DigitalOcean inventory (%s://%s%s%s)' % (parts.scheme, parts.hostname, ':%d' % parts.port if parts.port else '', parts.path)
 
     def _populate(self, records):
-        source, names = self._source(), set()
+        source, names, hosts_made = self._source(), set(), {}
         for index, record in enumerate(records):
             made = False  # from the point where a host of this name, if any, can only be this droplet's
             try:
@@ -199,7 +199,14 @@ class InventoryModule(DigitalOceanInventory):
                 if host is not None and not host.vars.get('ansible_host'):
                     raise answers.BadAnswer('networks', record.get('networks'),
                                             'holds no address for ansible_host (SSH would look the name up instead)')
+                hosts_made[record['name']] = (index, record)
             except answers.BadAnswer as exc:
                 if made and record['name'] in self.inventory.hosts:
                     self.inventory.remove_host(self.inventory.hosts[record['name']])
                 self.display.warning('%s: droplet %d, %s, left out: %s' % (source, index, answers.item_label(record), exc))
+        # A droplet listed before the droplet whose keyed group takes its name (size_..., say) passed new_host_name then.
+        for name, (index, record) in hosts_made.items():
+            if name in self.inventory.groups and name in self.inventory.hosts:
+                self.inventory.remove_host(self.inventory.hosts[name])
+                self.display.warning('%s: droplet %d, %s, left out: %s' % (source, index, answers.item_label(record), answers.BadAnswer(
+                    'name', name, 'is also the name of a group of this inventory')))

@@ -153,6 +153,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         names = [info['name'] or info['id'] for info in pods]
         if group:
             self.inventory.add_group(group)
+        made = {}
         for index, info in enumerate(pods):
             host = info['name'] or info['id']
             if names.count(host) > 1:
@@ -164,10 +165,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue
             try:
                 self._add(host, wrap_var(info), group, strict)
+                made[host] = (index, info)
             except Exception as exc:  # one pod may not fail the source: a name that is also a group made for it, say
                 if host in self.inventory.hosts:
                     self.inventory.remove_host(self.inventory.hosts[host])
                 self._left_out(index, info, BadAnswer('name', host, 'cannot be a host of this inventory: %s' % str(exc)[:200]))
+        # A pod listed before the pod whose keyed group takes its name (gpus_1, say) passed new_host_name then.
+        for host, (index, info) in made.items():
+            if host in self.inventory.groups and host in self.inventory.hosts:
+                self.inventory.remove_host(self.inventory.hosts[host])
+                self._left_out(index, info, BadAnswer('name', host, 'is also the name of a group of this inventory'))
 
     def _add(self, host, info, group, strict):
         """One pod as a host (info: its checked summary; values from the API are data, never templates)."""

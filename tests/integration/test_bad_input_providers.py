@@ -103,7 +103,7 @@ RUNPOD_CASES = [
     ('volume-negative', [dict(POD, volume_gb=-1)], ['runpod_pods[0].volume_gb=-1']),
     ('name-space', [dict(POD, name='pod a')], ['runpod_pods[0].name="pod a"']),
     ('name-missing', [dict((k, v) for k, v in POD.items() if k != 'name')], ['runpod_pods[0].name=null']),
-    ('names-twice', [POD, POD], ['runpod_pods[1].name=pod-a is used twice']),
+    ('names-twice', [POD, POD], ['runpod_pods[1].name="pod-a" is used twice']),
     ('unknown-key', [dict(POD, gpu_typ='x')], ['runpod_pods[0] has unknown key(s) gpu_typ']),
     ('second-pod-bad', [POD, dict(POD, name='pod-b', ports=['8000'])], ['runpod_pods[1].ports item "8000"']),
     ('not-a-dict', ['pod-a'], ['runpod_pods[0] must be a dictionary']),

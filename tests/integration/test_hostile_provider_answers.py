@@ -309,6 +309,20 @@ def test_a_token_with_a_newline_is_refused_without_printing_it(runpod_api, do_ap
     assert_clean(out, case_dir)
 
 
+def test_an_item_named_like_a_keyed_group_a_later_item_makes_leaves_only_itself_out(runpod_api, do_api, tmp_path):
+    """The configurations' keyed groups (gpus_<count>, size_<slug>) are made by the items listed after the one that takes
+    their name: that one is left out once they exist, naming itself, and the others are hosts."""
+    case_dir = case_folder(tmp_path)
+    count = GOOD_POD['gpu']['count']
+    runpod_api.state.answer = [hostile_pod(name='gpus_%d' % count, gpu=dict(GOOD_POD['gpu'], count=count + 1)), GOOD_POD]
+    rc, out, inv = runpod_inventory(runpod_api, case_dir)
+    assert_left_out(rc, out, inv, 'vllm-h100-1', ['name="gpus_%d" is also the name of a group' % count], case_dir)
+    do_api.state.answer = {'droplets': [hostile_droplet(name='size_gpu_h100x1_80gb', size_slug='gpu-h100x8-640gb'), GOOD_DROPLET],
+                           'links': {}}
+    rc, out, inv = do_inventory(do_api, case_dir)
+    assert_left_out(rc, out, inv, 'gpu-a', ['name="size_gpu_h100x1_80gb" is also the name of a group'], case_dir)
+
+
 @pytest.mark.parametrize('provider,name', [('runpod', 'pods'), ('runpod', 'gpu_nodes'), ('digitalocean', 'droplets'),
                                            ('digitalocean', 'gpu_nodes')])
 def test_an_item_named_like_a_group_of_the_configuration_listed_first_leaves_only_itself_out(runpod_api, do_api, tmp_path,
