@@ -17,7 +17,8 @@ __metaclass__ = type
 # The module's options and their `run` flags, in the order they are given: dicts as key=value, lists one flag per item.
 RUN_FLAGS = (('labels', '--label'), ('env', '--env'), ('volumes', '--volume'), ('ports', '--publish'),
              ('network', '--network'), ('gpus', '--gpus'), ('devices', '--device'), ('ipc', '--ipc'),
-             ('shm_size', '--shm-size'), ('ulimits', '--ulimit'), ('restart_policy', '--restart'))
+             ('shm_size', '--shm-size'), ('ulimits', '--ulimit'), ('restart_policy', '--restart'),
+             ('security_opts', '--security-opt'), ('hooks_dir', '--hooks-dir'))
 
 
 def run_args(spec):

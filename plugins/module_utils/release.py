@@ -89,7 +89,7 @@ def lay_out(releases_dir, release, config, secrets, keep, dirs, check):
         for name in sorted(files):
             ensure_file(os.path.join(folder, name), files[name], file_mode, check, changed)
     for path in dirs:
-        if not os.path.isdir(path):
+        if not os.path.exists(path):  # a path that is there (a file to mount, say) is left as it is
             ensure_dir(path, 0o755, check, changed)
     if os.path.isdir(releases_dir):
         kept = set([release] + [k for k in keep if k])

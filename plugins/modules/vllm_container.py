@@ -122,6 +122,14 @@ options:
     type: list
     elements: str
     default: []
+  security_opts:
+    description: C(--security-opt) values, such as V(label=disable) (SELinux hosts).
+    type: list
+    elements: str
+    default: []
+  hooks_dir:
+    description: Podman's C(--hooks-dir) (OCI hooks, such as the NVIDIA toolkit's where CDI is not used). Podman only.
+    type: path
   restart_policy:
     description: The restart policy.
     type: str
@@ -227,6 +235,8 @@ def main():
             ipc=dict(type='str'),
             shm_size=dict(type='str'),
             ulimits=dict(type='list', elements='str', default=[]),
+            security_opts=dict(type='list', elements='str', default=[]),
+            hooks_dir=dict(type='path'),
             restart_policy=dict(type='str', choices=['no', 'on-failure', 'always', 'unless-stopped']),
             labels=dict(type='dict', default={}),
             release=dict(type='dict', options=release_spec()),
@@ -235,6 +245,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    if p['hooks_dir'] and p['runtime'] != 'podman':
+        module.fail_json(msg='%s: hooks_dir is podman\'s --hooks-dir; docker has none' % p['name'])
     engine = module.get_bin_path(p['runtime'], required=True)
 
     def run(argv):

@@ -33,8 +33,10 @@ SETTINGS = (
     'vllm_server_shm_size', 'vllm_server_ulimits', 'vllm_server_restart_policy', 'vllm_server_hf_token',
     'vllm_server_api_key', 'vllm_server_health_timeout', 'vllm_server_perf_gate', 'vllm_server_gateways',
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
-    'vllm_server_state',
+    'vllm_server_state', 'vllm_server_log_level', 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_hooks_dir',
 )
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
+VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
 
 # Options of the role that do not change what runs, and why (the unit test holds every option to
 # SETTINGS-and-the-fingerprint or to this list).
@@ -114,7 +116,8 @@ def settings_of(values):
     for name in BOOLS:
         s[name] = s[name] if isinstance(s[name], bool) else str(s[name]).lower() in TRUE
     s['vllm_server_gpu_memory_utilization'] = float(s['vllm_server_gpu_memory_utilization'])
-    for name in ('vllm_server_extra_args', 'vllm_server_ulimits', 'vllm_server_gateways', 'vllm_server_quantization_methods'):
+    for name in ('vllm_server_extra_args', 'vllm_server_ulimits', 'vllm_server_gateways', 'vllm_server_quantization_methods',
+                 'vllm_server_volumes', 'vllm_server_security_opts'):
         s[name] = list(s[name] or [])
     s['vllm_server_env'] = dict(s['vllm_server_env'] or {})
     for name in SETTINGS:
@@ -298,10 +301,34 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     unknown = [g for g in s['vllm_server_gateways'] if g not in inventory_hosts]
     if unknown:
         out.append('vllm_server_gateways=%s names host(s) not in the inventory: %s' % (_show(s['vllm_server_gateways']), ', '.join(unknown)))
+    if s['vllm_server_log_level'] not in LOG_LEVELS:
+        out.append('vllm_server_log_level=%s must be one of %s' % (_show(s['vllm_server_log_level']), ', '.join(LOG_LEVELS)))
+    if 'VLLM_LOGGING_LEVEL' in env:
+        out.append('vllm_server_env sets VLLM_LOGGING_LEVEL, which vllm_server sets itself: use vllm_server_log_level instead')
+    bad_volumes = [v for v in s['vllm_server_volumes'] if not _volume_ok(v)]
+    if bad_volumes:
+        out.append('vllm_server_volumes item(s) %s must be host_path:container_path[:%s], both absolute paths without whitespace, '
+                   'control characters or .. parts' % (', '.join(_show(v) for v in bad_volumes), '|'.join(VOLUME_OPTIONS)))
+    bad_opts = [o for o in s['vllm_server_security_opts'] if not re.match(r'^[A-Za-z0-9_.:=/,-]+\Z', str(o))]
+    if bad_opts:
+        out.append('vllm_server_security_opts item(s) %s must be --security-opt values such as label=disable (no whitespace)'
+                   % ', '.join(_show(o) for o in bad_opts))
+    for name in ('vllm_server_volumes', 'vllm_server_security_opts'):
+        if s[name] and not container:
+            out.append('%s=%s is for containers; vllm_server_runtime=process runs no container' % (name, _show(s[name])))
+    hooks = s['vllm_server_hooks_dir']
+    if hooks and (s['vllm_server_runtime'] != 'podman' or not PATH_RE.match(hooks)):
+        out.append('vllm_server_hooks_dir=%s is podman\'s --hooks-dir: an absolute path, with vllm_server_runtime=podman' % _show(hooks))
     bad_ulimits = [u for u in s['vllm_server_ulimits'] if not ULIMIT_RE.match(str(u))]
     if bad_ulimits:
         out.append('vllm_server_ulimits=%s must be a list of name=soft:hard (such as memlock=-1:-1)' % s['vllm_server_ulimits'])
     return out
+
+
+def _volume_ok(volume):
+    parts = str(volume).split(':')
+    return (len(parts) in (2, 3) and all(PATH_RE.match(p) for p in parts[:2])
+            and (len(parts) == 2 or all(o in VOLUME_OPTIONS for o in parts[2].split(','))))
 
 
 def _serve_args(s, m, container, seen_secrets):
@@ -324,7 +351,7 @@ def _serve_args(s, m, container, seen_secrets):
     return args + [str(a) for a in s['vllm_server_extra_args']]
 
 
-def _logging_config():
+def _logging_config(level='INFO'):
     handler = {'formatter': 'vllm'}
     return json.dumps({
         'version': 1,
@@ -333,8 +360,8 @@ def _logging_config():
                                 'datefmt': '%Y-%m-%dT%H:%M:%S'}},
         'handlers': {'console': dict(handler, **{'class': 'logging.StreamHandler', 'stream': 'ext://sys.stdout'}),
                      'file': dict(handler, **{'class': 'logging.FileHandler', 'filename': CTR_LOG_DIR + '/server.log'})},
-        'loggers': {'vllm': {'handlers': ['console', 'file'], 'level': 'INFO', 'propagate': False},
-                    'uvicorn': {'handlers': ['console', 'file'], 'level': 'INFO', 'propagate': False}},
+        'loggers': {'vllm': {'handlers': ['console', 'file'], 'level': level, 'propagate': False},
+                    'uvicorn': {'handlers': ['console', 'file'], 'level': level, 'propagate': False}},
     }, indent=2) + '\n'
 
 
@@ -366,6 +393,7 @@ def _container(s, release_dir, log_dir, node):
     elif node_model_path(s) and node.get('model_on_node'):
         path = node_model_path(s).rstrip('/')
         volumes.append('%s:%s:ro' % (path, path))
+    volumes += [str(v) for v in s['vllm_server_volumes']]
     return {
         'image': s['vllm_server_image'],
         'volumes': volumes,
@@ -377,6 +405,8 @@ def _container(s, release_dir, log_dir, node):
         'shm_size': None if s['vllm_server_ipc_host'] else s['vllm_server_shm_size'],
         'ulimits': [str(u) for u in s['vllm_server_ulimits']],
         'restart_policy': s['vllm_server_restart_policy'],
+        'security_opts': [str(o) for o in s['vllm_server_security_opts']],
+        'hooks_dir': s['vllm_server_hooks_dir'] or None,
     }
 
 
@@ -411,7 +441,7 @@ def build(s, model_source_signature='', node=None):
         secrets['hf_token'] = _sha256(s['vllm_server_hf_token'])
     if s['vllm_server_api_key']:
         secrets['serve.yaml'] = _sha256(s['vllm_server_api_key'])
-    config = {'logging.json': _logging_config()} if container else {}
+    config = {'logging.json': _logging_config(s['vllm_server_log_level'])} if container else {}
     what = {
         'layout': LAYOUT, 'name': s['vllm_server_name'], 'runtime': s['vllm_server_runtime'],
         'accelerator': s['vllm_server_accelerator'], 'model': m, 'model_source': model_source_signature,
@@ -421,7 +451,7 @@ def build(s, model_source_signature='', node=None):
         'process': None if container else {
             'venv': s['vllm_server_venv'], 'pip_spec': s['vllm_server_pip_spec'], 'manager': s['vllm_server_process_manager'],
             'supervisor_conf_dir': s['vllm_server_supervisor_conf_dir'], 'restart': s['vllm_server_restart_policy'],
-            'gpus': _cuda_visible_devices(s)},
+            'gpus': _cuda_visible_devices(s), 'log_level': s['vllm_server_log_level']},
     }
     fingerprint = _sha256(_json(what))
     release_dir = '%s/%s' % (releases_dir, fingerprint[:12])
@@ -433,6 +463,8 @@ def build(s, model_source_signature='', node=None):
     if s['vllm_server_hf_token']:
         environment['HF_TOKEN_PATH'] = seen_secrets + '/hf_token'
     environment['HF_HOME'] = CTR_HF_HOME if container else s['vllm_server_hf_cache_dir']
+    if not container and s['vllm_server_log_level'] != 'INFO':
+        environment['VLLM_LOGGING_LEVEL'] = s['vllm_server_log_level']
     if _cuda_visible_devices(s):
         environment['CUDA_VISIBLE_DEVICES'] = _cuda_visible_devices(s)
     spec = {
@@ -453,6 +485,8 @@ def build(s, model_source_signature='', node=None):
         'argv': _serve_args(s, m, container, seen_secrets),
         'env': environment,
         'config': config,
+        # Folders the node must have before the start: the log folder, the cache, the host side of more mounts.
+        'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([str(v).split(':')[0] for v in s['vllm_server_volumes']] if container else []),
         'secret_files': sorted(secrets),
         'gpus_used': gpus_used(s),
         'running_states': list(RUNNING_STATES),

@@ -41,7 +41,7 @@ OTHER = {
     'vllm_server_name': 'vllm-b',
     'vllm_server_base_dir': '/srv/inferops',
     'vllm_server_hf_cache_dir': '/srv/hf-cache',
-    'vllm_server_env': {'VLLM_LOGGING_LEVEL': 'DEBUG'},
+    'vllm_server_env': {'VLLM_CPU_KVCACHE_SPACE': '2'},
     'vllm_server_gpus': [0],
     'vllm_server_shm_size': '8g',
     'vllm_server_ulimits': ['memlock=-1:-1'],
@@ -52,6 +52,9 @@ OTHER = {
     'vllm_server_supervisor_conf_dir': '/srv/supervisor',
     'vllm_server_gateways': ['gateway1'],
     'vllm_server_perf_gate': {'max_ttft_rise': 0.5},
+    'vllm_server_volumes': ['/var/lib/inferops/vllm-cache:/root/.cache/vllm'],
+    'vllm_server_security_opts': ['label=disable'],
+    'vllm_server_hooks_dir': '/usr/share/containers/oci/hooks.d',
 }
 # Options that change what runs only with another setting: the shared memory size without the host's IPC namespace.
 WITH = {'vllm_server_shm_size': {'vllm_server_ipc_host': False}}
@@ -102,7 +105,8 @@ def test_each_option_changes_the_fingerprint_or_is_declared_as_not_changing_the_
         return
     base, changed = fingerprints(tmp_path, **WITH.get(name, {})), fingerprints(tmp_path, **dict(WITH.get(name, {}), **{name: value}))
     assert any(base[r] != changed[r] for r in base), '%s=%r does not change the fingerprint' % (name, value)
-    rule_problems = server_spec.problems(settings(**{name: value, 'vllm_server_api_key': 'k' * 24}), ())
+    runtime = {'vllm_server_hooks_dir': 'podman', 'vllm_server_venv': 'process', 'vllm_server_pip_spec': 'process'}.get(name, 'docker')
+    rule_problems = server_spec.problems(settings(**{name: value, 'vllm_server_api_key': 'k' * 24, 'vllm_server_runtime': runtime}), ())
     assert not [p for p in rule_problems if name in p], rule_problems
 
 
@@ -186,3 +190,25 @@ def test_a_model_path_the_node_has_is_mounted_read_only_else_it_is_the_images():
     # A hub id, a staged folder and a process have nothing to mount.
     assert server_spec.node_model_path(settings(vllm_server_model='org/model')) == ''
     assert server_spec.node_model_path(settings(vllm_server_runtime='process', vllm_server_model='/mnt/m')) == ''
+
+
+def test_the_log_level_reaches_the_logging_configuration_or_the_process_environment():
+    spec = server_spec.build(settings(vllm_server_log_level='DEBUG'))
+    assert '"level": "DEBUG"' in spec['config']['logging.json'] and 'VLLM_LOGGING_LEVEL' not in spec['env']
+    process = server_spec.build(settings(vllm_server_runtime='process', vllm_server_log_level='DEBUG'))
+    assert process['env']['VLLM_LOGGING_LEVEL'] == 'DEBUG'
+    found = server_spec.problems(settings(vllm_server_env={'VLLM_LOGGING_LEVEL': 'DEBUG'}), ())
+    assert found == ['vllm_server_env sets VLLM_LOGGING_LEVEL, which vllm_server sets itself: use vllm_server_log_level instead']
+
+
+def test_more_mounts_security_options_and_hooks_reach_the_engine_and_are_checked():
+    spec = server_spec.build(settings(vllm_server_runtime='podman', vllm_server_volumes=['/srv/cache:/root/.cache/vllm:rw'],
+                                      vllm_server_security_opts=['label=disable'], vllm_server_hooks_dir='/etc/oci/hooks.d'))
+    assert spec['engine']['volumes'][-1] == '/srv/cache:/root/.cache/vllm:rw'
+    assert spec['engine']['security_opts'] == ['label=disable'] and spec['engine']['hooks_dir'] == '/etc/oci/hooks.d'
+    found = '\n'.join(server_spec.problems(settings(vllm_server_volumes=['relative:/x', '/a:/b:ro', '/a b:/c'],
+                                                     vllm_server_security_opts=['label=disable; rm'], vllm_server_hooks_dir='/h'), ()))
+    assert 'vllm_server_volumes item(s) "relative:/x", "/a b:/c" must be host_path:container_path' in found
+    assert 'vllm_server_security_opts item(s) "label=disable; rm"' in found
+    assert 'vllm_server_hooks_dir="/h" is podman\'s --hooks-dir' in found
+    assert 'is for containers' in '\n'.join(server_spec.problems(settings(vllm_server_runtime='process', vllm_server_volumes=['/a:/b']), ()))
