@@ -36,6 +36,8 @@ BENCH = [
      ['vllm_bench_scenarios[0].name="../../x"', 'letters, digits']),
     ('scenario-name-twice', {'vllm_bench_scenarios': [{'name': 'a', 'num_prompts': 1}, {'name': 'a', 'num_prompts': 2}]},
      ['vllm_bench_scenarios[1].name=a is used twice']),
+    ('setting-typo', {'vllm_bench_extra_args': ['--seed', '1']},
+     ['vllm_bench_extra_args is not a variable of the role vllm_bench']),
     ('scenario-key-typo', {'vllm_bench_scenarios': [{'name': 'a', 'num_prompts': 1, 'num_prompt': 5}]},
      ['vllm_bench_scenarios[0] has unknown key(s) num_prompt']),
     ('scenario-no-prompts', {'vllm_bench_scenarios': [{'name': 'a'}]}, ['vllm_bench_scenarios[0].num_prompts is missing']),

@@ -13,6 +13,11 @@ P = '{case}/' + PWNED  # the injection canary's path, filled in per case
 CASES = [
     # (id, settings, words the message must hold)
     # 1. names and paths that reach a shell, a command line or a folder
+    # 0. a mistyped setting, which would be ignored without a word
+    ('setting-typo', {'vllm_server_max_model_length': 4096},
+     ['vllm_server_max_model_length is not a variable of the role vllm_server (did you mean vllm_server_max_model_len?)']),
+    ('log-level-in-env', {'vllm_server_env': {'VLLM_LOGGING_LEVEL': 'DEBUG'}}, ['use vllm_server_log_level instead']),
+    ('volume-relative', {'vllm_server_volumes': ['cache:/root/.cache/vllm']}, ['vllm_server_volumes item(s) "cache:/root/.cache/vllm"']),
     ('name-semicolon', {'vllm_server_name': 'vllm; touch ' + P}, ['vllm_server_name=', 'letters, digits']),
     ('name-semicolon-process', {'vllm_server_name': 'vllm;touch ' + P, 'vllm_server_runtime': 'process'},
      ['vllm_server_name=', 'starting with a letter or digit']),
