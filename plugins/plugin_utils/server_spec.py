@@ -486,7 +486,7 @@ def build(s, model_source_signature='', node=None):
         'env': environment,
         'config': config,
         # Folders the node must have before the start: the log folder, the cache, the host side of more mounts.
-        'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([str(v).split(':')[0] for v in s['vllm_server_volumes']] if container else []),
+        'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([str(v).split(':', maxsplit=1)[0] for v in s['vllm_server_volumes']] if container else []),
         'secret_files': sorted(secrets),
         'gpus_used': gpus_used(s),
         'running_states': list(RUNNING_STATES),

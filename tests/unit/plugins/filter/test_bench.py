@@ -192,7 +192,7 @@ def test_bad_sweep_levels_are_named_by_their_index():
 
 def test_a_sweep_scenario_is_a_scenario_the_checks_accept():
     level = FILTERS['bench_sweep_scenario'](8, ROLE['vllm_bench_sweep_prompts_per_level'], ROLE['vllm_bench_sweep_input_len'],
-                                       ROLE['vllm_bench_sweep_output_len'])
+                                            ROLE['vllm_bench_sweep_output_len'])
     assert level == {'name': 'concurrency-8', 'num_prompts': 8 * ROLE['vllm_bench_sweep_prompts_per_level'], 'max_concurrency': 8,
                      'request_rate': 'inf', 'input_len': ROLE['vllm_bench_sweep_input_len'], 'output_len': ROLE['vllm_bench_sweep_output_len']}
     assert FILTERS['bench_scenario_problems'](ROLE['vllm_bench_scenarios'] + [level]) == []

@@ -72,7 +72,7 @@ def test_each_problem_names_the_pod_option_and_value(changes, problem):
 
 def test_every_problem_of_a_pod_is_listed_in_order():
     problems = runpod_pod_problems([{'name': 'a b', 'gpu_count': 0, 'ports': ['8000'], 'cloud_type': 'x', 'extra': 1}])
-    assert [p.split('=')[0].split(' ')[0] for p in problems] == [
+    assert [p.split('=', maxsplit=1)[0].split(' ', maxsplit=1)[0] for p in problems] == [
         'runpod_pods[0]', 'runpod_pods[0].name', 'runpod_pods[0].gpu_type', 'runpod_pods[0].gpu_count', 'runpod_pods[0].ports',
         'runpod_pods[0].cloud_type']
     assert problems[0] == 'runpod_pods[0] has unknown key(s) extra; allowed: %s' % ', '.join(POD_KEYS)

@@ -206,8 +206,9 @@ def test_more_mounts_security_options_and_hooks_reach_the_engine_and_are_checked
                                       vllm_server_security_opts=['label=disable'], vllm_server_hooks_dir='/etc/oci/hooks.d'))
     assert spec['engine']['volumes'][-1] == '/srv/cache:/root/.cache/vllm:rw'
     assert spec['engine']['security_opts'] == ['label=disable'] and spec['engine']['hooks_dir'] == '/etc/oci/hooks.d'
-    found = '\n'.join(server_spec.problems(settings(vllm_server_volumes=['relative:/x', '/a:/b:ro', '/a b:/c'],
-                                                     vllm_server_security_opts=['label=disable; rm'], vllm_server_hooks_dir='/h'), ()))
+    bad = settings(vllm_server_volumes=['relative:/x', '/a:/b:ro', '/a b:/c'], vllm_server_security_opts=['label=disable; rm'],
+                   vllm_server_hooks_dir='/h')
+    found = '\n'.join(server_spec.problems(bad, ()))
     assert 'vllm_server_volumes item(s) "relative:/x", "/a b:/c" must be host_path:container_path' in found
     assert 'vllm_server_security_opts item(s) "label=disable; rm"' in found
     assert 'vllm_server_hooks_dir="/h" is podman\'s --hooks-dir' in found
