@@ -21,10 +21,15 @@ from html import escape
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
 
-try:
-    from prometheus_client.parser import text_string_to_metric_families
-except ImportError:  # pragma: no cover
-    text_string_to_metric_families = None
+
+def _metric_families(text):
+    """prometheus_client's parser, imported where it is used: it costs ~0.1 s, and Ansible loads every filter file of
+    the collection (this module among them) in each worker that templates one of its filters. None without it."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:  # pragma: no cover
+        return None
+    return text_string_to_metric_families(text)
 
 SCENARIO_KEYS = ('num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len', 'dataset_name', 'burstiness')
 # vLLM /metrics counters (sample names) whose change over a run is reported.
@@ -166,9 +171,10 @@ def perf_gate_problems(gate, name='vllm_server_perf_gate'):
 
 def _samples(text):
     out = {}
-    if not text or text_string_to_metric_families is None:
+    families = _metric_families(text) if text else None
+    if families is None:
         return out
-    for family in text_string_to_metric_families(text):
+    for family in families:
         for sample in family.samples:
             out[sample.name] = out.get(sample.name, 0.0) + sample.value
     return out

@@ -19,7 +19,7 @@ def options(role):
     """The option names of every entry point of a role of this collection (read once per process)."""
     if role not in _OPTIONS:
         with open(os.path.join(ROLES, role, 'meta', 'argument_specs.yml')) as handle:
-            specs = yaml.safe_load(handle)['argument_specs']
+            specs = yaml.load(handle, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))['argument_specs']
         _OPTIONS[role] = frozenset(name for spec in specs.values() for name in (spec.get('options') or {}))
     return _OPTIONS[role]
 
