@@ -17,7 +17,8 @@ description:
     the process manager's files, and the server's name, folders, log file and local URL - with a fingerprint that is the
     hash of all of it (secrets as hashes), so that any setting that changes the server changes the fingerprint.
   - Also returns C(problems), the rules across settings that the argument spec cannot check (each names the variable,
-    its value and what is allowed); the role fails on them before any host is touched.
+    its value and what is allowed), and any variable named C(vllm_server_*) that the role does not have (a mistyped
+    setting, with the closest one); the role fails on them before any host is touched.
   - The role C(inferops.gpu_inference.vllm_server) calls it once per run, in its validate step. Secrets never appear
     in what it returns.
 author:
@@ -49,7 +50,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, server_spec
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_spec
 
 
 class LookupModule(LookupBase):
@@ -65,6 +66,9 @@ class LookupModule(LookupBase):
         hosts = (variables.get('groups') or {}).get('all', [])
         problems = server_spec.problems(
             settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
+        # A mistyped setting would be ignored without a word (here rather than in a filter: one worker fewer that loads
+        # every filter file of the collection, per host and run).
+        problems += role_variables.unknown(variables, 'vllm_server', server_spec.OUTPUTS)
         if problems:
             return [{'problems': problems}]
         spec = server_spec.build(settings, server_spec.model_source_signature(settings['vllm_server_model_source']),

@@ -57,6 +57,8 @@ NOT_THE_SERVER = {
     'vllm_server_nvidia_smi': 'the GPU count check',
     'vllm_server_state': 'whether the server is there (absent removes it), not what it runs',
 }
+# The facts the role sets for others to read (its README's Outputs): not mistyped settings.
+OUTPUTS = ('vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison')
 # With vllm_server_state absent, only the settings that name the server and its place are checked.
 ABSENT_CHECKS = ('vllm_server_name', 'vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
                  'vllm_server_supervisor_conf_dir', 'vllm_server_gateways')

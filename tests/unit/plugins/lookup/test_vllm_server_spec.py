@@ -212,3 +212,8 @@ def test_a_bad_secret_is_named_by_its_length_not_shown(tmp_path, api_key, hf_tok
     result = lookup(host_vars(tmp_path, vllm_server_api_key=api_key, vllm_server_hf_token=hf_token, vllm_server_bind_address='0.0.0.0'))
     assert [p[:len(w)] for p, w in zip(result['problems'], lengths)] == lengths and len(result['problems']) == len(lengths)
     assert leaks(result, api_key, hf_token) == []
+
+
+def test_a_mistyped_setting_is_a_problem_naming_the_closest_one_and_outputs_are_not(tmp_path):
+    found = lookup(host_vars(tmp_path, vllm_server_max_model_length=4096, vllm_server_result={'outcome': 'unchanged'}))['problems']
+    assert found == ['vllm_server_max_model_length is not a variable of the role vllm_server (did you mean vllm_server_max_model_len?)']
