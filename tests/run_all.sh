@@ -2,10 +2,11 @@
 # Every test of the collection, stage by stage, with each stage's wall time.
 # Called by `make test` (after the venv, the Docker engine and the test images exist).
 #
-# The stages that time nothing run in two lanes at once, each mostly on one core: the
-# integration battery (ansible-playbook runs) beside unit, lint, sanity, galaxy and versions.
-# Each lane's output is kept and printed when both are done. Molecule and the journey, which
-# measure servers (performance gates, start-up times), then run alone.
+# The stages that judge no server's speed run in two lanes at once, each mostly on one core:
+# the integration battery (ansible-playbook runs) beside unit, lint, sanity, galaxy and
+# versions (whose preflight scenario times nothing). Their lines are printed as they come,
+# marked [1] and [2]. Molecule and the journey, which measure servers (performance gates,
+# start-up times), then run alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -27,16 +28,13 @@ t0=$SECONDS
   stage sanity    tests/sanity.sh
   stage galaxy    tests/galaxy_importer.sh
   stage versions  tests/versions.sh
-) > "$results/lane-1.log" 2>&1 &
-lane1=$!
+) 2>&1 | sed -u 's/^/[1] /' &
 (
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
   stage integration python -m pytest -q -n 2 --dist loadfile tests/integration
-) > "$results/lane-2.log" 2>&1 &
-lane2=$!
-wait "$lane1" "$lane2"
-cat "$results/lane-1.log" "$results/lane-2.log"
+) 2>&1 | sed -u 's/^/[2] /' &
+wait
 printf '\n===== the two lanes took %ss =====\n' $((SECONDS - t0))
 
 stage molecule  tests/molecule.sh ${INFEROPS_MOLECULE_SCENARIOS:-}
@@ -45,7 +43,7 @@ stage journey   python -m pytest -q -s tests/journey
 printf '\n===== stage times =====\n'
 failed=0
 for name in unit integration lint sanity galaxy versions molecule journey; do
-  read -r result seconds < "$results/$name" 2>/dev/null || { result=MISSING; seconds=0; }
+  { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-12s %-7s %5ss\n' "$name" "$result" "$seconds"
 done

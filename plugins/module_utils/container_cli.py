@@ -35,13 +35,30 @@ def run_args(spec):
     return args + [spec['image']] + list(spec.get('command') or [])
 
 
+# `container inspect NAME` also finds a container whose ID starts with NAME: the name it reports is compared.
+INSPECT_FORMAT = '{{.Name}}|{{index .Config.Labels "inferops.vllm_server.fingerprint"}}'
+
+
+def found(run, name):
+    """None where no container is named exactly `name`; else whether vllm_server started it (its fingerprint label)."""
+    if not name:
+        return None
+    rc, out, dummy = run(['container', 'inspect', '--format', INSPECT_FORMAT, name])
+    if rc != 0:
+        return None
+    got, dummy, label = out.strip().partition('|')
+    if got.lstrip('/') != name:
+        return None
+    return label not in ('', '<no value>')
+
+
 def replace(run, spec, set_aside, stop_timeout, log_size=None, check_mode=False):
     """Set the container named spec['name'] aside as `set_aside` (an older one of that name is removed) and stop
     it, then start the new one. `run(argv)` runs the engine with argv and returns (rc, stdout, stderr);
     `log_size()` gives the server log's size once the old server stopped writing. Returns a result dict.
     Raises ContainerError naming the step that failed."""
     name = spec['name']
-    exists = run(['container', 'inspect', '--format', '{{.Id}}', name])[0] == 0
+    exists = found(run, name) is not None
     result = {'changed': True, 'set_aside': exists, 'args': run_args(spec), 'container_id': ''}
     if check_mode:
         if log_size is not None:
@@ -67,7 +84,7 @@ def restore(run, name, set_aside, log_lines=80, check_mode=False):
     with the failed server's log tail; raises ContainerError naming the step that failed."""
     rc, out, err = run(['logs', '--tail', str(log_lines), name])
     result = {'changed': True, 'log_tail': (out + err).splitlines() if rc == 0 else [], 'restored': False}
-    kept = bool(set_aside) and run(['container', 'inspect', '--format', '{{.Id}}', set_aside])[0] == 0
+    kept = found(run, set_aside) is not None
     if check_mode:
         result['restored'] = kept
         return result
@@ -82,12 +99,17 @@ def restore(run, name, set_aside, log_lines=80, check_mode=False):
 def remove(run, names, stop_timeout=30, check_mode=False):
     """Stop (letting requests in flight finish within stop_timeout) and remove each container of `names` that exists.
     Returns a result dict naming those removed; raises ContainerError naming the step that failed."""
-    found = [n for n in names if n and run(['container', 'inspect', '--format', '{{.Id}}', n])[0] == 0]
+    there = dict((n, found(run, n)) for n in names if n)
+    foreign = [n for n, ours in there.items() if ours is False]
+    if foreign:
+        raise ContainerError('%s: not started by vllm_server (no inferops.vllm_server.fingerprint label): not removed'
+                             % ', '.join(foreign))
+    removed = [n for n, ours in there.items() if ours]
     if not check_mode:
-        for name in found:
+        for name in removed:
             step(run, ['stop', '-t', str(stop_timeout), name], 'stop %s' % name)
             step(run, ['rm', '-f', name], 'remove %s' % name)
-    return {'changed': bool(found), 'removed': found}
+    return {'changed': bool(removed), 'removed': removed}
 
 
 class ContainerError(Exception):

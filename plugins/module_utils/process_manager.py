@@ -151,9 +151,17 @@ def restore(manager, previous):
     return dict(restored=bool(previous))
 
 
+# The line vllm_server writes into each program or unit file (vllm_probe reads the fingerprint from it).
+OURS = 'inferops.gpu_inference.vllm_server fingerprint '
+
+
 def remove(manager, manager_running=True):
-    """Stop the server and remove its file, and have the manager forget it (when it runs). Returns dict(changed)."""
+    """Stop the server and remove its file, and have the manager forget it (when it runs). Returns dict(changed).
+    A file that vllm_server did not write (no fingerprint line) is left as it is, and so is what it runs."""
     present = os.path.exists(manager.unit_file)
+    if present and OURS not in manager.read():
+        raise ProcessError('%s was not written by vllm_server (no "%s" line): neither stopped nor removed'
+                           % (manager.unit_file, OURS.strip()))
     if present:
         if manager_running:
             manager.stop()

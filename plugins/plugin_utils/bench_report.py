@@ -31,6 +31,7 @@ def _metric_families(text):
         return None
     return text_string_to_metric_families(text)
 
+
 SCENARIO_KEYS = ('num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len', 'dataset_name', 'burstiness')
 # vLLM /metrics counters (sample names) whose change over a run is reported.
 COUNTERS = {

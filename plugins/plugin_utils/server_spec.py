@@ -22,6 +22,8 @@ import os
 import re
 import shlex
 
+from ansible.module_utils.common.validation import check_type_dict, check_type_list
+
 # The role variables the spec reads (every one a main option of roles/vllm_server/meta/argument_specs.yml).
 SETTINGS = (
     'vllm_server_runtime', 'vllm_server_accelerator', 'vllm_server_image', 'vllm_server_model', 'vllm_server_model_source',
@@ -92,6 +94,8 @@ HF_TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]{8,}\Z')
 SHM_RE = re.compile(r'^[0-9]+[bkmgBKMG]?\Z')
 PIP_RE = re.compile(r'^[A-Za-z0-9/][A-Za-z0-9._\[\],<>=!~+:/@%-]*\Z')
 ULIMIT_RE = re.compile(r'^[a-z]+=-?[0-9]+(:-?[0-9]+)?\Z')
+# A GPU as docker's --gpus device= and a CDI name take it: its index, or its UUID (nvidia-smi -L).
+GPU_ID_RE = re.compile(r'^([0-9]+|(GPU|MIG)-[0-9A-Fa-f-]+)\Z')
 
 # Paths inside a container.
 CTR_CONFIG_DIR = '/etc/inferops-vllm'
@@ -118,10 +122,12 @@ def settings_of(values):
     for name in BOOLS:
         s[name] = s[name] if isinstance(s[name], bool) else str(s[name]).lower() in TRUE
     s['vllm_server_gpu_memory_utilization'] = float(s['vllm_server_gpu_memory_utilization'])
+    # As the argument spec reads them (it checks a converted copy and leaves the variable as given): a string is a
+    # comma-separated list (-e vllm_server_extra_args=--enforce-eager), or key=value pairs for the environment.
     for name in ('vllm_server_extra_args', 'vllm_server_ulimits', 'vllm_server_gateways', 'vllm_server_quantization_methods',
                  'vllm_server_volumes', 'vllm_server_security_opts'):
-        s[name] = list(s[name] or [])
-    s['vllm_server_env'] = dict(s['vllm_server_env'] or {})
+        s[name] = check_type_list(s[name]) if s[name] not in (None, '') else []
+    s['vllm_server_env'] = check_type_dict(s['vllm_server_env']) if s['vllm_server_env'] not in (None, '') else {}
     for name in SETTINGS:
         if s[name] is None:
             s[name] = ''
@@ -290,8 +296,16 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     bad_values = [str(k) for k, v in env.items() if isinstance(v, str) and re.search(r'[\x00-\x1f\x7f]', v)]
     if bad_values:
         out.append('vllm_server_env value(s) of %s carry control characters (a newline)' % ', '.join(bad_values))
-    if ids and (len(set(int(i) for i in ids)) != len(ids) or min(int(i) for i in ids) < 0):
-        out.append('vllm_server_gpus=%s lists a device id twice or one below 0' % _show(gpus))
+    quoted = [str(k) for k, v in env.items() if '"' in str(v)]
+    if quoted and not container:
+        out.append('vllm_server_env value(s) of %s carry a double quote, which supervisord cannot read in a program\'s '
+                   'environment (vllm_server_runtime=process)' % ', '.join(quoted))
+    bad_ids = [i for i in ids if not GPU_ID_RE.match(str(i))]
+    if bad_ids:
+        out.append('vllm_server_gpus=%s: %s must be device indexes (0, 1, ...) or GPU/MIG UUIDs (GPU-..., MIG-...)'
+                   % (_show(gpus), ', '.join(_show(i) for i in bad_ids)))
+    elif ids and len(set(str(i) for i in ids)) != len(ids):
+        out.append('vllm_server_gpus=%s lists a device id twice' % _show(gpus))
     shm = s['vllm_server_shm_size']
     if container and shm and not SHM_RE.match(shm):
         out.append('vllm_server_shm_size=%s must be a size such as 16g (digits and b, k, m or g)' % _show(shm))
@@ -371,7 +385,8 @@ def node_model_path(s):
     """The model path to look for on the node: a container serves vllm_server_model from the node's disk (mounted
     read-only at the same path) when the node has it, else from the image. '' when there is none to look for."""
     m = model(s)
-    return m['ref'] if is_container(s) and m['ref'][:1] == '/' and not m['staged'] else ''
+    # A path with a ':' cannot be a -v mount: it is taken as a path inside the image.
+    return m['ref'] if is_container(s) and m['ref'][:1] == '/' and ':' not in m['ref'] and not m['staged'] else ''
 
 
 def _container(s, release_dir, log_dir, node):
@@ -526,18 +541,25 @@ def _header(spec, comment):
         MANAGED, 'inferops.gpu_inference.vllm_server fingerprint %s' % spec['fingerprint'], 'served-model %s' % spec['model']['name']))
 
 
-def _quoted_env(value):
+def _systemd_quoted(value):
+    """systemd's Environment="..." (C escapes inside the quotes)."""
     return '"%s"' % _percent(value).replace('\\', '\\\\').replace('"', '\\"')
+
+
+def _supervisor_quoted(value):
+    """supervisord's environment=KEY="..." (read with a non-POSIX shlex: a backslash is a character, and a double quote
+    cannot be given: problems() refuses it for a process)."""
+    return '"%s"' % _percent(value)
 
 
 def supervisor_program(spec, executable, restart_policy):
     """The supervisord program file of a process server."""
-    env = ','.join('%s=%s' % (k, _quoted_env(v)) for k, v in spec['env'].items())
+    env = ','.join('%s=%s' % (k, _supervisor_quoted(v)) for k, v in spec['env'].items())
     return _header(spec, ';') + '\n'.join([
         '[program:%s]' % spec['name'],
         'command=%s' % _command(spec, executable),
         'environment=%s' % env,
-        'directory=%s' % spec['dir'],
+        'directory=%s' % _percent(spec['dir']),
         'autostart=true',
         'autorestart=%s' % ('false' if restart_policy == 'no' else 'true'),
         'startsecs=10',
@@ -545,7 +567,7 @@ def supervisor_program(spec, executable, restart_policy):
         'stopasgroup=true',
         'killasgroup=true',
         'redirect_stderr=true',
-        'stdout_logfile=%s' % spec['log_file'],
+        'stdout_logfile=%s' % _percent(spec['log_file']),
         'stdout_logfile_maxbytes=100MB',
         'stdout_logfile_backups=3',
     ]) + '\n'
@@ -561,16 +583,16 @@ def systemd_unit(spec, executable, restart_policy):
         '',
         '[Service]',
         'Type=simple',
-        'WorkingDirectory=%s' % spec['dir'],
+        'WorkingDirectory=%s' % _percent(spec['dir']),
     ]
-    lines += ['Environment=%s' % _quoted_env('%s=%s' % (k, v)) for k, v in spec['env'].items()]
+    lines += ['Environment=%s' % _systemd_quoted('%s=%s' % (k, v)) for k, v in spec['env'].items()]
     lines += [
         'ExecStart=%s' % _command(spec, executable),
         'Restart=%s' % ('no' if restart_policy == 'no' else 'on-failure'),
         'RestartSec=10',
         'TimeoutStopSec=60',
-        'StandardOutput=append:%s' % spec['log_file'],
-        'StandardError=append:%s' % spec['log_file'],
+        'StandardOutput=append:%s' % _percent(spec['log_file']),
+        'StandardError=append:%s' % _percent(spec['log_file']),
         '',
         '[Install]',
         'WantedBy=multi-user.target',
@@ -600,7 +622,7 @@ def supervisord_config(conf_dir):
         'serverurl=unix:///var/run/supervisor.sock',
         '',
         '[include]',
-        'files = %s/*.conf' % conf_dir.rstrip('/'),
+        'files = %s/*.conf' % _percent(conf_dir.rstrip('/')),
     ]) + '\n'
 
 

@@ -40,16 +40,25 @@ def collection_loader():
     finder._remove()
 
 
+def load(loader, path):
+    """A YAML file as the inventory's variables are loaded: its strings templates (2.19 marks them trusted; 2.18 trusts
+    every string)."""
+    try:
+        return loader.load_from_file(path, trusted_as_template=True)
+    except TypeError:  # ansible-core 2.18
+        return loader.load_from_file(path)
+
+
 def host_vars(tmp_path, yaml_text='', **values):
     """The task's variables: the role's defaults, a model and the inventory's groups, then variables of an inventory file
     (yaml_text: as group_vars are loaded, so its templates are templates) and plain values (as -e gives them)."""
     loader = DataLoader()
-    variables = dict(loader.load_from_file(DEFAULTS, trusted_as_template=True))
+    variables = dict(load(loader, DEFAULTS))
     variables.update(vllm_server_model=MODEL, groups=GROUPS, inventory_hostname='gpu-a')
     if yaml_text:
         path = tmp_path / 'group_vars.yml'
         path.write_text(yaml_text)
-        variables.update(loader.load_from_file(str(path), trusted_as_template=True))
+        variables.update(load(loader, str(path)))
     variables.update(values)
     return variables
 

@@ -1,7 +1,8 @@
 """container_cli: the run arguments, the set-aside-then-start sequence and its rollback, against a recording fake engine."""
 import pytest
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import ContainerError, replace, restore, run_args
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.container_cli import (
+    INSPECT_FORMAT, ContainerError, remove, replace, restore, run_args)
 
 SPEC = {'name': 'vllm', 'image': 'vllm/vllm-openai:v0.11.0', 'pull': 'never', 'command': ['/models/m', '--port=8000'],
         'env': {'HF_HOME': '/hf', 'A': '1'}, 'volumes': ['/h:/c:ro'], 'ports': ['127.0.0.1:8000:8000'],
@@ -12,13 +13,14 @@ SPEC = {'name': 'vllm', 'image': 'vllm/vllm-openai:v0.11.0', 'pull': 'never', 'c
 class Engine(object):
     """Records each argv; `exists` says whether `container inspect` finds the container; `fail` names a verb that fails."""
 
-    def __init__(self, exists, fail=None):
-        self.calls, self.exists, self.fail = [], exists, fail
+    def __init__(self, exists, fail=None, label='abc123', name=None):
+        self.calls, self.exists, self.fail, self.label, self.name = [], exists, fail, label, name
 
     def __call__(self, argv):
         self.calls.append(argv)
         if argv[0] == 'container':
-            return (0, 'id0\n', '') if self.exists else (1, '', 'no such container')
+            # docker reports the name with a leading /; an ID prefix match reports another name.
+            return (0, '/%s|%s\n' % (self.name or argv[-1], self.label), '') if self.exists else (1, '', 'no such container')
         if argv[0] == 'logs':
             return 0, 'INFO started\n', 'ERROR CUDA out of memory\n'
         if argv[0] == self.fail:
@@ -87,7 +89,7 @@ def test_an_existing_container_without_a_set_aside_name_is_refused():
 def test_restore_keeps_the_log_tail_removes_the_failed_one_and_puts_the_previous_one_back():
     engine = Engine(exists=True)
     result = restore(engine, 'vllm', 'vllm-previous')
-    assert engine.calls == [['logs', '--tail', '80', 'vllm'], ['container', 'inspect', '--format', '{{.Id}}', 'vllm-previous'],
+    assert engine.calls == [['logs', '--tail', '80', 'vllm'], ['container', 'inspect', '--format', INSPECT_FORMAT, 'vllm-previous'],
                             ['rm', '-f', 'vllm'], ['rename', 'vllm-previous', 'vllm'], ['start', 'vllm']]
     assert result['restored'] and result['log_tail'] == ['INFO started', 'ERROR CUDA out of memory']
 
@@ -105,3 +107,23 @@ def test_restore_in_check_mode_changes_nothing_and_a_failed_step_is_named():
     assert [c[0] for c in engine.calls] == ['logs', 'container']
     with pytest.raises(ContainerError, match='rename vllm-previous back to vllm'):
         restore(Engine(exists=True, fail='rename'), 'vllm', 'vllm-previous')
+
+
+def test_remove_stops_and_removes_ours_only_and_changes_nothing_in_check_mode():
+    engine = Engine(exists=True)
+    assert remove(engine, ['vllm', 'vllm-previous'], 30, check_mode=True) == {'changed': True, 'removed': ['vllm', 'vllm-previous']}
+    assert [c[0] for c in engine.calls] == ['container', 'container']
+    engine = Engine(exists=True)
+    assert remove(engine, ['vllm', 'vllm-previous'], 30)['removed'] == ['vllm', 'vllm-previous']
+    assert [c for c in engine.calls if c[0] != 'container'] == [['stop', '-t', '30', 'vllm'], ['rm', '-f', 'vllm'],
+                                                                ['stop', '-t', '30', 'vllm-previous'], ['rm', '-f', 'vllm-previous']]
+
+
+def test_remove_leaves_a_container_vllm_server_did_not_start_and_one_found_by_an_id_prefix():
+    engine = Engine(exists=True, label='')
+    with pytest.raises(ContainerError, match='not started by vllm_server'):
+        remove(engine, ['a100', ''], 30)
+    assert [c[0] for c in engine.calls] == ['container']
+    engine = Engine(exists=True, name='a100f00dcafe-unrelated')  # `inspect a100` matched another container's ID
+    assert remove(engine, ['a100'], 30) == {'changed': False, 'removed': []}
+    assert [c[0] for c in engine.calls] == ['container']

@@ -6,10 +6,11 @@ import pytest
 
 from unit_support import fake_executable, run_module
 
-# The engine stand-in: logs each argv; a container "exists" when a file of its name is in $STATE.
+# The engine stand-in: logs each argv; a container "exists" when a file of its name is in $STATE (inspect answers as
+# docker does: /name|its fingerprint label).
 ENGINE = r'''echo "$*" >> "$STATE/calls"
 case "$1" in
-  container) [ -e "$STATE/$5" ] && echo "id-$5" || { echo "no such container" >&2; exit 1; } ;;
+  container) [ -e "$STATE/$5" ] && echo "/$5|fp-$5" || { echo "no such container" >&2; exit 1; } ;;
   logs) echo "INFO loading"; echo "ERROR CUDA out of memory" >&2 ;;
   rm) rm -f "$STATE/$3" ;;
   rename) mv "$STATE/$2" "$STATE/$3" ;;

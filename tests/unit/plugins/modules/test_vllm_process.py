@@ -10,7 +10,22 @@ import sys
 import time
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19 (tests/versions.sh): its modules read their arguments from basic._ANSIBLE_ARGS
+    import contextlib
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 from unit_support import fake_executable, run_module
 from ansible_collections.inferops.gpu_inference.plugins.modules import vllm_process
@@ -109,6 +124,25 @@ def test_restored_puts_the_previous_unit_back_and_starts_it(systemd):
     assert result['_rc'] == 0 and result['changed'] and result['restored'] is True and result['missing'] == []
     assert unit.read_text() == UNIT.format('old', 'a')
     assert calls() == ['stop vllm', 'daemon-reload', 'enable vllm', 'restart vllm']
+
+
+def test_absent_stops_and_removes_our_unit_then_changes_nothing(systemd):
+    env, unit, calls = systemd
+    unit.parent.mkdir()
+    unit.write_text('# inferops.gpu_inference.vllm_server fingerprint abc123\n' + UNIT.format('ours', 'a'))
+    result = run_module('vllm_process', args(unit, state='absent'), env)
+    assert result['_rc'] == 0 and result['changed'] and not unit.exists()
+    assert calls() == ['stop vllm', 'disable vllm', 'daemon-reload']
+    again = run_module('vllm_process', args(unit, state='absent'), env)
+    assert again['_rc'] == 0 and not again['changed'] and len(calls()) == 3
+
+
+def test_absent_leaves_a_unit_vllm_server_did_not_write(systemd):
+    env, unit, calls = systemd
+    unit.parent.mkdir()
+    unit.write_text(UNIT.format('someone else', 'a'))
+    result = run_module('vllm_process', args(unit, state='absent'), env)
+    assert result['_rc'] == 1 and 'was not written by vllm_server' in result['msg'] and unit.exists() and calls() == []
 
 
 def test_restored_without_a_previous_unit_removes_it(systemd):

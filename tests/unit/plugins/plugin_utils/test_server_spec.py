@@ -146,7 +146,7 @@ def test_docker_podman_and_process_get_their_gpus():
 
 @pytest.mark.parametrize('manager', ['supervisor', 'systemd'])
 def test_process_files_run_the_specs_argv_and_environment(manager):
-    env = {'A_PERCENT': '50%', 'QUOTED': 'say "hi"'}
+    env = {'A_PERCENT': '50%', 'BACKSLASH': 'a\\b', 'COMMA': 'x, y'}
     spec = server_spec.build(settings(vllm_server_runtime='process', vllm_server_env=env, vllm_server_extra_args=['--chat-template=a b']))
     text = spec['process']['files'][manager]
     assert FINGERPRINT_LINE.search(text).group(1) == spec['fingerprint']
@@ -154,8 +154,35 @@ def test_process_files_run_the_specs_argv_and_environment(manager):
     line = [ln for ln in text.splitlines() if ln.startswith('command=' if manager == 'supervisor' else 'ExecStart=')][0]
     argv = shlex.split(line.split('=', 1)[1].replace('%%', '%'))
     assert argv == ['/opt/vllm/bin/vllm', 'serve'] + spec['argv']
-    assert '50%%' in text and '\\"hi\\"' in text
+    env_line = [ln for ln in text.splitlines() if ln.startswith('environment=')]
+    if manager == 'supervisor':
+        # As supervisord reads it: %-expansion, then its own key="value" parser.
+        from supervisor.datatypes import dict_of_key_value_pairs
+        assert dict_of_key_value_pairs(env_line[0].split('=', 1)[1] % {}) == dict(spec['env'])
+    else:
+        assert 'Environment="A_PERCENT=50%%"' in text and 'Environment="BACKSLASH=a\\\\b"' in text
     assert spec['process']['unit_files'][manager] in ('/etc/supervisor/conf.d/vllm.conf', '/etc/systemd/system/vllm.service')
+
+
+def test_a_double_quote_in_the_environment_of_a_process_is_refused():
+    found = server_spec.problems(settings(vllm_server_runtime='process', vllm_server_env={'Q': 'say "hi"'}), ())
+    assert found == ['vllm_server_env value(s) of Q carry a double quote, which supervisord cannot read in a program\'s environment '
+                     '(vllm_server_runtime=process)']
+    assert server_spec.problems(settings(vllm_server_env={'Q': 'say "hi"'}), ()) == []
+
+
+@pytest.mark.parametrize('given, expected', [('--enforce-eager', ['--enforce-eager']), ('--a,--b', ['--a', '--b']), (None, [])])
+def test_a_list_given_as_a_string_is_read_as_ansible_reads_it(given, expected):
+    assert settings(vllm_server_extra_args=given)['vllm_server_extra_args'] == expected
+    assert settings(vllm_server_env='A=1 B=2')['vllm_server_env'] == {'A': '1', 'B': '2'}
+
+
+def test_gpu_uuids_are_device_ids_and_junk_is_named():
+    uuid = 'GPU-5f8e2c1a-0b9d-4c3e-8a7f-1d2e3f4a5b6c'
+    assert server_spec.problems(settings(vllm_server_gpus=[uuid]), ()) == []
+    assert server_spec.build(settings(vllm_server_gpus=[uuid]))['engine']['gpus'] == '"device=%s"' % uuid
+    found = server_spec.problems(settings(vllm_server_gpus=['gpu0', None]), ())
+    assert found == ['vllm_server_gpus=["gpu0", null]: "gpu0", null must be device indexes (0, 1, ...) or GPU/MIG UUIDs (GPU-..., MIG-...)']
 
 
 def test_rules_name_the_variable_the_value_and_what_is_allowed(tmp_path):
