@@ -81,3 +81,17 @@ def make_action(action_class, args, check_mode=False, variables=None):
     task.args = args
     loader = DataLoader()
     return action_class(task, MagicMock(), PlayContext(), loader, Templar(loader=loader, variables=variables or {}), None)
+
+
+def supervisord_config(folder):
+    """A supervisord configuration whose socket, logs and program folder (conf.d) are all in `folder`."""
+    return """[unix_http_server]
+file={d}/supervisor.sock
+[supervisord]
+logfile={d}/supervisord.log
+pidfile={d}/supervisord.pid
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[include]
+files = {d}/conf.d/*.conf
+""".format(d=folder)

@@ -12,6 +12,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils import proc
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.process_manager import (
     Manager, ProcessError, replace, restore)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor
+from unit_support import supervisord_config
 
 SUPERVISORD = os.path.join(os.path.dirname(sys.executable), 'supervisord')
 PROGRAM = """[program:{name}]
@@ -35,19 +36,6 @@ class Systemctl(object):
         if len(argv) > 1 and argv[1] == self.fail:
             return 1, '', 'Failed to %s' % argv[1]
         return 0, '', ''
-
-
-def supervisord_config(folder):
-    return """[unix_http_server]
-file={d}/supervisor.sock
-[supervisord]
-logfile={d}/supervisord.log
-pidfile={d}/supervisord.pid
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-[include]
-files = {d}/conf.d/*.conf
-""".format(d=folder)
 
 
 @pytest.fixture

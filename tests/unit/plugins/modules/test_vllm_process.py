@@ -27,7 +27,7 @@ except ImportError:  # ansible-core before 2.19 (tests/versions.sh): its modules
         finally:
             basic._ANSIBLE_ARGS = saved
 
-from unit_support import fake_executable, run_module
+from unit_support import fake_executable, run_module, supervisord_config
 from ansible_collections.inferops.gpu_inference.plugins.modules import vllm_process
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import process_manager
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor
@@ -191,16 +191,7 @@ def sup(tmp_path, monkeypatch):
     monkeypatch.setattr(process_manager, 'SUPERVISORD_CONFIG', str(short / 'etc' / 'supervisord.conf'))
     rpc = Supervisor(str(short / 'supervisor.sock'), timeout=10)
     monkeypatch.setattr(vllm_process, 'Supervisor', functools.partial(Supervisor, rpc.path, timeout=10))
-    config = """[unix_http_server]
-file={d}/supervisor.sock
-[supervisord]
-logfile={d}/supervisord.log
-pidfile={d}/supervisord.pid
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-[include]
-files = {d}/conf.d/*.conf
-""".format(d=short)
+    config = supervisord_config(short)
     yield short, rpc, config
     if rpc.running():
         rpc.shutdown()
