@@ -79,6 +79,8 @@ REDEPLOY = [
     ('perf-scenarios-empty', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': []}, ['redeploy_perf_scenarios', 'it is empty']),
     ('perf-scenarios-bad', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': [{'name': 'x y', 'num_prompts': 0}]},
      ['redeploy_perf_scenarios (as vllm_bench_scenarios)', 'vllm_bench_scenarios[0]']),
+    ('mistyped-setting', {'redeploy_max_ttft_raise': 0.2},
+     ['redeploy_max_ttft_raise is not a variable of the role redeploy', 'did you mean redeploy_max_ttft_rise']),
 ]
 
 
