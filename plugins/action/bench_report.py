@@ -35,9 +35,16 @@ class ActionModule(ActionBase):
             except (IOError, OSError, ValueError) as exc:
                 result.update(failed=True, msg='cannot read the baseline %s: %s' % (args['baseline'], exc))
                 return result
+        folder = report_folder(args, 'bench', task_vars, now)
+        if self._task.check_mode:
+            # No benchmark ran (vllm_bench sets no records in check mode): there is nothing to report or judge.
+            result.update(changed=False, dir=os.path.realpath(folder), files={}, misses=[], records=0, miss_table='',
+                          msg='check mode: no benchmark ran on %d host(s) and no report is written; a run writes results.json, '
+                              'results.csv, summary.md and report.html into %s and fails on SLO gate misses' % (
+                                  len(args['hosts']), os.path.realpath(folder)))
+            return result
         hostvars = task_vars.get('hostvars') or {}
         report = bench_report.build_report(args['hosts'], hostvars, now.isoformat(timespec='seconds'), baseline)
-        folder = report_folder(args, 'bench', task_vars, now)
         paths = dict((name, os.path.realpath(os.path.join(folder, name)))
                      for name in ('results.json', 'results.csv', 'summary.md', 'report.html'))
         result.update(changed=True, dir=os.path.realpath(folder), files=paths, misses=report['misses'],

@@ -20,7 +20,8 @@ description:
     network), then points C(<root>/bench-latest) at it.
   - Compares with a saved baseline run (a previous C(results.json)); shows cost per million output tokens when the
     role was given a price. Hosts that were not benchmarked are listed as misses.
-  - Runs on the controller only (an action plugin); in check mode it writes nothing.
+  - Runs on the controller only (an action plugin). In check mode no benchmark ran (the role sets no records): it
+    reads no records, returns no misses and writes nothing, and says in RV(msg) where a run would write.
 author:
   - inferops engineers (@inferops)
 extends_documentation_fragment:
@@ -50,9 +51,13 @@ dir:
   returned: always
   type: str
 files:
-  description: Paths of results.json, results.csv, summary.md and report.html.
+  description: Paths of results.json, results.csv, summary.md and report.html (empty in check mode).
   returned: always
   type: dict
+msg:
+  description: In check mode, that nothing ran and where a run would write.
+  returned: in check mode
+  type: str
 misses:
   description: Every SLO miss of every host.
   returned: always

@@ -29,8 +29,10 @@ author:
   - inferops engineers (@inferops)
 attributes:
   check_mode:
-    support: none
-    description: A benchmark cannot be simulated.
+    support: partial
+    description:
+      - A benchmark cannot be simulated. In check mode the arguments are checked and the command that would run is
+        returned (RV(command), and RV(msg)); nothing runs and no folder is made.
   diff_mode:
     support: none
     description: No diff.
@@ -199,8 +201,12 @@ raw_json:
   description: Path of the raw C(--save-result) JSON on the node.
   returned: success
   type: str
+msg:
+  description: In check mode, the command that would run.
+  returned: in check mode
+  type: str
 command:
-  description: The command that ran (no secrets in it).
+  description: The command that ran, or in check mode would run (no secrets in it).
   returned: always
   type: list
   elements: str
@@ -228,6 +234,8 @@ stdout_tail:
 
 import os
 import time
+
+from ansible.module_utils.six.moves import shlex_quote
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
@@ -303,7 +311,7 @@ def main():
         ),
         required_if=[('runner', 'exec', ['container']), ('runner', 'container', ['image']),
                      ('dataset_name', 'sharegpt', ['dataset_path'])],
-        supports_check_mode=False,
+        supports_check_mode=True,
     )
     p = module.params
     if p['request_rate'] != 'inf':
@@ -314,20 +322,27 @@ def main():
             module.fail_json(msg='request_rate=%s must be a positive number or inf' % p['request_rate'])
     if '/' in p['result_name']:
         module.fail_json(msg='result_name=%s must be a file name, not a path' % p['result_name'])
-    if not os.path.isdir(p['result_dir']):
-        os.makedirs(p['result_dir'])
     env = {'OPENAI_API_KEY': p['api_key']} if p['api_key'] else {}
     inside_dir = '/tmp/inferops-bench' if p['runner'] == 'exec' else p['result_dir']
     args = bench_args(p, inside_dir)
     if p['dataset_path'] and p['runner'] != 'exec' and not os.path.isfile(p['dataset_path']):
         module.fail_json(msg='dataset_path=%s is not a file on this host; runner %s reads it from here%s' % (
             p['dataset_path'], p['runner'], ' (the one-shot container mounts it)' if p['runner'] == 'container' else ''))
+    # In check mode a missing executable is named, not fatal: an earlier play of the same check run (vllm_server)
+    # would have installed it.
+    check, missing = module.check_mode, []
+
+    def executable(name, opt_dirs=None):
+        path = module.get_bin_path(name, required=not check, opt_dirs=opt_dirs or [])
+        if not path:
+            missing.append(name)
+        return path or name
+
     if p['runner'] == 'exec':
-        engine = module.get_bin_path(p['engine'], required=True)
-        module.run_command([engine, 'exec', p['container'], 'mkdir', '-p', inside_dir], check_rc=True)
+        engine = executable(p['engine'])
         cmd = [engine, 'exec'] + (['-e', 'OPENAI_API_KEY'] if env else []) + [p['container'], p['vllm']] + args
     elif p['runner'] == 'container':
-        engine = module.get_bin_path(p['engine'], required=True)
+        engine = executable(p['engine'])
         mounts = ['-v', '%s:%s' % (p['result_dir'], p['result_dir'])]
         for path in (p['tokenizer'], p['dataset_path']):
             if path and os.path.isabs(path) and os.path.exists(path):
@@ -335,7 +350,15 @@ def main():
         cmd = ([engine, 'run', '--rm', '--network', 'host', '--entrypoint', p['vllm']] + mounts
                + (['-e', 'OPENAI_API_KEY'] if env else []) + [p['image']] + args)
     else:
-        cmd = [module.get_bin_path(p['vllm'], required=True, opt_dirs=['/opt/vllm/bin'])] + args
+        cmd = [executable(p['vllm'], ['/opt/vllm/bin'])] + args
+    if check:
+        module.exit_json(changed=True, command=cmd, msg='check mode: would run %s%s' % (
+            ' '.join(shlex_quote(a) for a in cmd), ' (%s not found on this host yet)' % ', '.join(missing) if missing else ''))
+
+    if not os.path.isdir(p['result_dir']):
+        os.makedirs(p['result_dir'])
+    if p['runner'] == 'exec':
+        module.run_command([engine, 'exec', p['container'], 'mkdir', '-p', inside_dir], check_rc=True)
 
     before = metrics_text(p['metrics_url'] or p['base_url'], p['api_key']) if p['server_metrics'] else None
     sampler = None

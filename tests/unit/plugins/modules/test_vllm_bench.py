@@ -214,3 +214,24 @@ def test_bad_arguments_fail_before_the_benchmark_runs(bed, metrics_url, bad, wor
     env, dummy, calls, results = bed
     result = run_module('vllm_bench', local(metrics_url, results, **bad), env)
     assert result['_rc'] == 1 and words in result['msg'] and calls() == []
+
+
+@pytest.mark.parametrize('runner', ['local', 'exec', 'container'])
+def test_check_mode_says_the_command_and_runs_and_makes_nothing(bed, metrics_url, runner):
+    env, dummy, calls, results = bed
+    more = {'local': {}, 'exec': {'container': 'vllm'}, 'container': {'image': 'vllm/vllm-openai:v0.32.0'}}[runner]
+    scrapes = len(Metrics.scrapes)
+    result = run_module('vllm_bench', local(metrics_url, results, runner=runner, api_key='sk-Check-Secret-3', **more), env,
+                        check_mode=True)
+    assert result['_rc'] == 0 and result['changed'], result
+    assert result['msg'] == 'check mode: would run ' + ' '.join(result['command'])
+    assert 'bench' in result['command'] and '--result-filename' in result['command'] and 'bench' not in result
+    assert calls() == [] and not results.exists() and len(Metrics.scrapes) == scrapes
+    assert 'sk-Check-Secret-3' not in json.dumps(result)
+
+
+def test_check_mode_names_an_executable_it_does_not_find(bed, metrics_url):
+    env, dummy, calls, results = bed
+    result = run_module('vllm_bench', local(metrics_url, results, vllm='/nonexistent/vllm'), env, check_mode=True)
+    assert result['_rc'] == 0 and result['msg'].endswith('(/nonexistent/vllm not found on this host yet)'), result
+    assert calls() == []
