@@ -122,7 +122,7 @@ options:
   percentiles:
     description: C(--metric-percentiles).
     type: str
-    default: "50,90,99"
+    default: "50,90,95,99"
   save_detailed:
     description: Keep per-request lists (C(--save-detailed)); they stay in the raw JSON, the result gets a count.
     type: bool
@@ -295,7 +295,7 @@ def main():
             burstiness=dict(type='float', default=1.0),
             seed=dict(type='int', default=0),
             goodput=dict(type='list', elements='str', default=[]),
-            percentiles=dict(type='str', default='50,90,99'),
+            percentiles=dict(type='str', default='50,90,95,99'),
             save_detailed=dict(type='bool', default=False),
             result_dir=dict(type='path', default='/var/lib/inferops/bench'),
             result_name=dict(type='str', required=True),

@@ -43,7 +43,7 @@ GAUGES = {'vllm:kv_cache_usage_perc': 'kv_cache_usage', 'vllm:gpu_cache_usage_pe
 CSV_COLUMNS = ('host', 'scenario', 'num_prompts', 'request_rate', 'max_concurrency', 'input_len', 'output_len',
                'completed', 'failed', 'duration_s', 'request_throughput_rps', 'output_throughput_tok_s',
                'total_token_throughput_tok_s', 'ttft_mean_ms', 'ttft_p50_ms', 'ttft_p90_ms', 'ttft_p99_ms',
-               'tpot_mean_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_p99_ms',
+               'tpot_mean_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_p50_ms', 'e2el_p95_ms', 'e2el_p99_ms',
                'gpu_util_mean_pct', 'gpu_util_peak_pct', 'gpu_idle_fraction', 'gpu_mem_used_peak_mib', 'gpu_power_mean_w',
                'metrics_generation_tokens', 'metrics_preemptions', 'cost_per_million_output_tokens')
 
@@ -330,12 +330,37 @@ def comparison(recs, baseline):
     return rows
 
 
+# The headline numbers an operator writes down after a run (the lab guides' baseline table): end-to-end latency
+# percentiles, requests per minute, and how busy the GPU was - mean utilisation and the idle share (the samples under
+# gpu_sampler's idle threshold, 5 %). p95 needs 95 in vllm_bench_percentiles (it is there by default).
+HEADLINE_COLUMNS = ('host', 'scenario', 'ok / failed', 'req/min', 'E2E latency p50 ms', 'E2E latency p95 ms',
+                    'E2E latency p99 ms', 'GPU util mean %', 'GPU idle %', 'GPU memory peak MiB')
+
+
+def headline(rec):
+    """One record's headline numbers, in HEADLINE_COLUMNS' order (None where the run did not give one)."""
+    res, gpu = rec.get('results') or {}, rec.get('gpu') or {}
+    rps, idle = res.get('request_throughput_rps'), gpu.get('idle_fraction')
+    p50 = res.get('e2el_p50_ms')
+    return [rec.get('host'), rec.get('scenario'), '%s / %s' % (_fmt(res.get('completed')), _fmt(res.get('failed'))),
+            round(rps * 60.0, 1) if isinstance(rps, (int, float)) else None,
+            p50 if p50 is not None else res.get('e2el_median_ms'), res.get('e2el_p95_ms'), res.get('e2el_p99_ms'),
+            gpu.get('util_mean_pct'), round(idle * 100.0, 1) if isinstance(idle, (int, float)) else None,
+            gpu.get('mem_used_peak_mib')]
+
+
 def to_markdown(report):
     recs, misses = report['records'], report['misses']
     lines = ['# vLLM benchmark report', '', '%d host(s), %d scenario run(s), %d SLO miss(es). Generated %s.' % (
         len(report['hosts']), len(recs), len(misses), report['generated']), '']
     if misses:
         lines += ['## SLO misses', '', miss_table(misses), '']
+    ran = [rec for rec in recs if not rec.get('error')]
+    if ran:
+        lines += ['## Headline', '', '| %s |' % ' | '.join(HEADLINE_COLUMNS),
+                  '| --- | --- |' + ' ---: |' * (len(HEADLINE_COLUMNS) - 2)]
+        lines += ['| %s |' % ' | '.join(_fmt(v) for v in headline(rec)) for rec in ran]
+        lines += ['', 'GPU idle % is the share of GPU samples under 5 % utilisation during the run.', '']
     lines += ['## Results', '', '| host | scenario | prompts | rate | conc. | ok | failed | out tok/s | TTFT p50 / p99 ms'
               ' | TPOT p99 ms | ITL p99 ms | GPU util mean / peak % | $/M out tok |',
               '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
@@ -393,11 +418,17 @@ def to_html(report):
         table.append('</tbody></table>')
     misses = ''.join('<li>%s / %s: %s %s, got %s</li>' % tuple(escape(str(m[k])) for k in ('host', 'scenario', 'gate', 'limit', 'value'))
                      for m in report['misses'])
+    top = []
+    if recs:
+        top = ['<h2>Headline</h2><table id="headline"><thead><tr>'] + ['<th>%s</th>' % escape(c) for c in HEADLINE_COLUMNS]
+        top.append('</tr></thead><tbody>')
+        top += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_fmt(v)) for v in headline(r)) for r in recs]
+        top.append('</tbody></table><p class="note">GPU idle % is the share of GPU samples under 5 % utilisation during the run.</p>')
     return html_page('vLLM benchmark report', [
         '<p id="summary">%d host(s), %d run(s), %d SLO miss(es). Generated %s.</p>' % (
             len(hosts), len(report['records']), len(report['misses']), escape(report['generated'])),
         ('<ul class="misses" id="misses">%s</ul>' % misses) if misses else '<p id="misses">No SLO misses.</p>',
-        '<div id="charts">', '\n'.join(charts), '</div>', '<h2>Results</h2>', '\n'.join(table)])
+        '\n'.join(top), '<div id="charts">', '\n'.join(charts), '</div>', '<h2>Results</h2>', '\n'.join(table)])
 
 
 def html_page(title, body):

@@ -40,7 +40,7 @@ def records():
                            ttft_p50_ms=100.0 * level, ttft_p90_ms=150.0 * level, ttft_p99_ms=200.0 * level)
             recs.append({'host': host, 'scenario': 'concurrency-%d' % level, 'results': results,
                          'settings': {'num_prompts': 4 * level, 'max_concurrency': level, 'request_rate': 'inf'},
-                         'gpu': {'samples': 10, 'util_mean_pct': 60.0 * speed}, 'cost_per_million_output_tokens': 1.5,
+                         'gpu': {'samples': 10, 'util_mean_pct': 60.0 * speed, 'idle_fraction': 0.25}, 'cost_per_million_output_tokens': 1.5,
                          'gpu_series': [(t * 0.5, 40 + 50 * speed * (t % 3) / 2.0) for t in range(10)]})
     return recs
 
@@ -77,6 +77,10 @@ def test_report_renders_with_its_charts():
     assert dom.count('<polyline') >= 2 + 4  # two hosts' throughput lines, gpu lines per run
     assert dom.count('<rect class="bar"') >= 6
     assert 'SLO miss' in dom
+    # The headline (guide 004's numbers): end-to-end latency percentiles and GPU idle share, one row per run.
+    headline = dom.split('<table id="headline">')[1].split('</table>')[0]
+    assert '<th>E2E latency p95 ms</th>' in headline and '<th>GPU idle %</th>' in headline
+    assert headline.count('<tr>') == 1 + 6 and '<td>25.0</td>' in headline
     shot = os.path.join(OUT, 'report.png')
     subprocess.run([exe] + flags + ['--screenshot=' + shot, 'file://' + html], capture_output=True, timeout=120, check=True)
     width, height, colours = png_size_and_colours(shot)

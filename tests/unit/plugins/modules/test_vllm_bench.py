@@ -94,7 +94,7 @@ def test_local_run_builds_the_command_and_parses_text_and_json(bed, metrics_url)
     expected = [vllm, 'bench', 'serve', '--backend', 'vllm', '--base-url', metrics_url, '--endpoint', '/v1/completions',
                 '--model', 'tiny-llama', '--dataset-name', 'random', '--num-prompts', '4', '--request-rate', 'inf',
                 '--burstiness', '1.0', '--seed', '0', '--percentile-metrics', 'ttft,tpot,itl,e2el', '--metric-percentiles',
-                '50,90,99', '--save-result', '--result-dir', str(results), '--result-filename', 'r.json',
+                '50,90,95,99', '--save-result', '--result-dir', str(results), '--result-filename', 'r.json',
                 '--tokenizer', '/models/tiny-llama', '--random-input-len', '32', '--random-output-len', '8']
     assert result['command'] == expected and [c['argv'] for c in calls()] == [expected[1:]]
     bench = result['bench']

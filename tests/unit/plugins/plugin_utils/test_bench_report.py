@@ -96,3 +96,27 @@ def test_csv_markdown_and_html_hold_every_record():
     html = bench_report.to_html(report)
     assert html.count('<svg ') == 3 and html.count('class="empty"') == 3  # no sweep, TPOT or ITL data: said, not drawn
     assert 'id="baseline"' in html and '<pre>' not in html  # no raw Markdown dump
+
+
+def test_the_headline_gives_e2e_p50_p95_p99_requests_per_minute_and_gpu_idle_in_summary_and_html():
+    """The lab guide's baseline numbers (latency p50 / p95, req/min, GPU utilisation and idle time) are in summary.md and
+    report.html, not only in results.json."""
+    ran = run('load-c5', max_concurrency=5)
+    ran['bench'].update(request_throughput_rps=1.18, e2el_p50_ms=831.0, e2el_p95_ms=1021.0, e2el_p99_ms=1234.0)
+    ran['gpu'].update(idle_fraction=0.812, mem_used_peak_mib=7100)
+    older = run('no-p95')
+    older['bench'].update(e2el_median_ms=500.0)  # percentiles without 50 and 95: the median stands for p50, p95 is '-'
+    recs = bench_report.records([ran, older, {'item': {'name': 'broken'}, 'failed': True, 'msg': 'boom'}], 'n1')
+    report = {'generated': 'now', 'hosts': ['n1'], 'records': recs, 'misses': [], 'baseline': []}
+    assert bench_report.headline(recs[0]) == ['n1', 'load-c5', '10 / 0', 70.8, 831.0, 1021.0, 1234.0, 70.0, 81.2, 7100]
+    md = bench_report.to_markdown(report)
+    head = md.split('## Headline')[1].split('## Results')[0]
+    assert '| host | scenario | ok / failed | req/min | E2E latency p50 ms | E2E latency p95 ms | E2E latency p99 ms |' in head
+    assert '| n1 | load-c5 | 10 / 0 | 70.8 | 831.0 | 1021.0 | 1234.0 | 70.0 | 81.2 | 7100 |' in head
+    assert '| n1 | no-p95 | 10 / 0 | - | 500.0 | - | - | 70.0 | - | - |' in head and 'broken' not in head
+    html = bench_report.to_html(report)
+    table = html.split('<table id="headline">')[1].split('</table>')[0]
+    assert '<th>E2E latency p95 ms</th>' in table and '<th>GPU idle %</th>' in table
+    assert '<td>1021.0</td>' in table and '<td>81.2</td>' in table and '<td>70.8</td>' in table
+    row = bench_report.to_csv(recs[:1]).splitlines()[1].split(',')
+    assert row[bench_report.CSV_COLUMNS.index('e2el_p95_ms')] == '1021.0'
