@@ -20,7 +20,7 @@ description:
     network), then points C(<root>/bench-latest) at it.
   - Compares with a saved baseline run (a previous C(results.json)); shows cost per million output tokens when the
     role was given a price. Hosts that were not benchmarked are listed as misses.
-  - Runs on the controller only (an action plugin). In check mode no benchmark ran (the role sets no records): it
+  - Runs on the controller only (an action plugin). In check mode no benchmark ran (the role sets no records), so it
     reads no records, returns no misses and writes nothing, and says in RV(msg) where a run would write.
 author:
   - inferops engineers (@inferops)

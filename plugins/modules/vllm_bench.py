@@ -30,7 +30,8 @@ author:
 attributes:
   check_mode:
     support: partial
-    description:
+    description: Can run in check mode and say what it would do.
+    details:
       - A benchmark cannot be simulated. In check mode the arguments are checked and the command that would run is
         returned (RV(command), and RV(msg)); nothing runs and no folder is made.
   diff_mode:
