@@ -22,7 +22,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api 
 display = Display()
 PROBE = 'inferops.gpu_inference.vllm_probe'
 PROBE_ARGS = ('url', 'served_model_name', 'api_key', 'log_file', 'log_offset', 'watch_kind', 'watch_name',
-              'smoke_tests', 'smoke_prompt', 'smoke_max_tokens')
+              'smoke_tests', 'smoke_prompt', 'smoke_max_tokens', 'smoke_temperature', 'smoke_sequential')
 
 
 class ActionModule(ActionBase):
@@ -45,6 +45,8 @@ class ActionModule(ActionBase):
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
             smoke_prompt=dict(type='str'),
             smoke_max_tokens=dict(type='int'),
+            smoke_temperature=dict(type='float'),
+            smoke_sequential=dict(type='bool'),
         ))
         host = task_vars.get('inventory_hostname')
         if self._task.check_mode:

@@ -266,14 +266,15 @@ def attach_processes(gpus, apps):
     return gpus
 
 
-def collect(run, extra_fields=None, topology=False, processes=False, max_drops=len(OPTIONAL_FIELDS)):
+def collect(run, extra_fields=None, topology=False, processes=False, max_drops=len(OPTIONAL_FIELDS), table=False):
     """Gather everything with as few nvidia-smi processes as possible.
 
     ``run(args)`` runs nvidia-smi with the argument list and returns (rc, stdout, stderr).
     One ``--query-gpu`` call carries all fields; an optional field that this driver does
     not know is dropped and the query repeated (older drivers); a core field or one in
     ``extra_fields`` that it does not know raises NvidiaSmiError. Returns a dict with
-    gpus, gpu_count, versions, dropped_fields, and topology when asked.
+    gpus, gpu_count, versions, dropped_fields, and topology and table (the plain ``nvidia-smi``
+    text, as an operator reads it) when asked.
     """
     required = set(CORE_FIELDS) | set(extra_fields or [])
     fields = list(CORE_FIELDS) + [f for f in OPTIONAL_FIELDS if f not in CORE_FIELDS]
@@ -298,10 +299,15 @@ def collect(run, extra_fields=None, topology=False, processes=False, max_drops=l
         raise NvidiaSmiError('nvidia-smi --query-gpu failed: %s' % detail)
     gpus = parse_query_gpu(out, fields)
 
+    plain = None
+    if table:
+        rc, plain, err = run([])
+        if rc != 0:
+            raise NvidiaSmiError('nvidia-smi failed: %s' % classify_error(rc, plain, err)[1])
     rc, out, err = run(['--version'])
     if rc != 0:
         # Drivers before ~R525 have no --version; the plain header carries the same.
-        rc, out, err = run([])
+        rc, out, err = (0, plain, '') if plain is not None else run([])
     versions = parse_version(out) if rc == 0 else parse_version('')
     if versions['driver_version'] is None and gpus:
         versions['driver_version'] = gpus[0].get('driver_version')
@@ -320,6 +326,8 @@ def collect(run, extra_fields=None, topology=False, processes=False, max_drops=l
         if rc != 0:
             raise NvidiaSmiError('nvidia-smi --query-compute-apps failed: %s' % classify_error(rc, out, err)[1])
         attach_processes(gpus, parse_compute_apps(out))
+    if table:
+        result['table'] = plain
     if topology:
         rc, out, err = run(['topo', '-m'])
         if rc != 0:

@@ -4,7 +4,7 @@
 
 """The OpenAI-compatible HTTP API of vLLM, as the checks use it (stdlib only).
 
-GET /health, GET /v1/models, POST /v1/completions and /v1/chat/completions, and the
+GET /health, GET /v1/models, GET /metrics, POST /v1/completions and /v1/chat/completions, and the
 Server-Sent Events of a streamed request; and the smoke test made of them (a completion, a
 chat and a streamed request must each return tokens). No secrets are logged; the API key only goes
 into the Authorization header.
@@ -58,6 +58,17 @@ class Client(object):
     def health(self):
         return self.request('GET', '/health')[0]
 
+    def metrics(self):
+        """(status, the Prometheus text of /metrics); status None when nothing listens (the text then says why)."""
+        headers = {'Accept': 'text/plain'}
+        if self.api_key:
+            headers['Authorization'] = 'Bearer ' + self.api_key
+        try:
+            status, text, dummy = http_util.request(self.base_url + '/metrics', 'GET', None, headers, self.timeout)
+        except http_util.ERRORS + (http_util.TooLarge,) as exc:
+            return None, '%s: %s' % (type(exc).__name__, exc)
+        return status, text
+
     def models(self):
         status, body = self.request('GET', '/v1/models')
         if status != 200 or not isinstance(body, dict):
@@ -105,9 +116,11 @@ def completion_text(body):
 SMOKE_TESTS = ('completion', 'chat', 'stream')
 SMOKE_PROMPT = 'The capital of France is'
 SMOKE_MAX_TOKENS = 8
+# Tiny random test models answer only whitespace at temperature 0.
+SMOKE_TEMPERATURE = 1.0
 
 
-def smoke_test(client, name, model, prompt, max_tokens, temperature=1.0, seed=7):
+def smoke_test(client, name, model, prompt, max_tokens, temperature=SMOKE_TEMPERATURE, seed=7):
     """One smoke test: (result, response JSON or None). The result has ok, status, tokens
     (completion tokens, or chunks for the stream), text, seconds and error."""
     body = {'model': model, 'max_tokens': max_tokens, 'temperature': temperature, 'seed': seed}
@@ -131,10 +144,12 @@ def smoke_test(client, name, model, prompt, max_tokens, temperature=1.0, seed=7)
             'error': None if ok else 'no completion tokens'}, answer
 
 
-def smoke(client, tests, model, prompt, max_tokens, temperature=1.0, seed=7):
+def smoke(client, tests, model, prompt, max_tokens, temperature=SMOKE_TEMPERATURE, seed=7, sequential=False):
     """The smoke tests, sent at once (they are independent: the server batches them, one wait
-    instead of three). Returns {'tests': {name: result}, 'failed': [names], 'sample_response':
-    the chat response JSON or None, 'message': what failed, or None}."""
+    instead of three), or one after the other with sequential (each one's seconds then are that
+    request's alone, as a single timed request by hand). Returns {'tests': {name: result},
+    'failed': [names], 'sample_response': the chat response JSON or None, 'message': what failed,
+    or None}."""
     answers = {}
 
     def one(name):
@@ -145,11 +160,15 @@ def smoke(client, tests, model, prompt, max_tokens, temperature=1.0, seed=7):
             answers[name] = ({'ok': False, 'status': None, 'tokens': 0, 'text': '', 'seconds': 0,
                               'error': '%s: %s' % (type(exc).__name__, exc)}, None)
 
-    threads = [threading.Thread(target=one, args=(name,)) for name in tests]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    if sequential:
+        for name in tests:
+            one(name)
+    else:
+        threads = [threading.Thread(target=one, args=(name,)) for name in tests]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     results = dict((name, answers[name][0]) for name in tests)
     failed = [name for name in tests if not results[name]['ok']]
     message = 'smoke test failed: %s' % '; '.join(

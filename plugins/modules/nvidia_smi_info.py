@@ -16,8 +16,8 @@ description:
   - Runs C(nvidia-smi --query-gpu=FIELDS --format=csv,noheader,nounits) once for all fields and
     returns one typed dictionary per GPU (integers, floats, booleans, V(null) for C([N/A]) and
     C([Not Supported])), the driver and CUDA versions, and the GPU count.
-  - Optionally adds the topology matrix (C(nvidia-smi topo -m)) and the compute processes on
-    each GPU (C(--query-compute-apps)).
+  - Optionally adds the topology matrix (C(nvidia-smi topo -m)), the compute processes on
+    each GPU (C(--query-compute-apps)) and the plain C(nvidia-smi) table.
   - An optional field that an older driver does not know (for example C(memory.reserved) or
     C(clocks_event_reasons.active)) is dropped and listed in RV(dropped_fields); a field named in
     O(fields) that the driver does not know fails the task.
@@ -47,6 +47,10 @@ options:
     default: false
   processes:
     description: Also return the compute processes on each GPU.
+    type: bool
+    default: false
+  table:
+    description: Also return the plain C(nvidia-smi) text (the table an operator reads), in RV(table).
     type: bool
     default: false
 notes:
@@ -126,6 +130,10 @@ dropped_fields:
   type: list
   elements: str
   sample: [memory.reserved]
+table:
+  description: The plain C(nvidia-smi) output - the GPU table and its processes - as it prints it.
+  returned: when O(table=true)
+  type: str
 topology:
   description: The C(nvidia-smi topo -m) matrix, CPU and NUMA affinity, and the legend.
   returned: when O(topology=true)
@@ -152,6 +160,7 @@ def main():
             fields=dict(type='list', elements='str', default=[]),
             topology=dict(type='bool', default=False),
             processes=dict(type='bool', default=False),
+            table=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -168,7 +177,8 @@ def main():
 
     try:
         result = collect(run, extra_fields=module.params['fields'],
-                         topology=module.params['topology'], processes=module.params['processes'])
+                         topology=module.params['topology'], processes=module.params['processes'],
+                         table=module.params['table'])
     except NvidiaSmiError as exc:
         module.fail_json(msg=str(exc), reason='nvidia_smi_' + exc.reason)
     module.exit_json(changed=False, executable=path, **result)

@@ -61,6 +61,20 @@ options:
     description: Tokens each smoke test asks for.
     type: int
     default: 8
+  smoke_temperature:
+    description: The smoke tests' sampling temperature (tiny random test models answer only whitespace at 0).
+    type: float
+    default: 1.0
+  smoke_sequential:
+    description: Send the smoke tests one after the other (each one's C(seconds) its own) instead of at once.
+    type: bool
+    default: false
+  metrics:
+    description:
+      - Also read the server's C(/metrics) once it answers C(/health) (the Prometheus text, as C(curl /metrics) shows it),
+        into RV(metrics).
+    type: bool
+    default: false
   log_file:
     description: The server's log file on the node, read for the start-up stage and the tail.
     type: path
@@ -194,6 +208,12 @@ smoke:
     - The probe itself does not fail when a smoke test does.
   returned: when the server was ready and O(smoke_tests) were given
   type: dict
+metrics:
+  description:
+    - The server's C(/metrics) - C(status) (the HTTP status, null when nothing answered), C(text) (the Prometheus text;
+      empty unless the status was 200) and C(error) (why not, or null).
+  returned: when O(metrics=true) and C(/health) answered 200
+  type: dict
 model_on_node:
   description: Whether O(model_path) is a folder on the node.
   returned: when model_path is given
@@ -218,7 +238,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor, SupervisorError
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
-    Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
+    Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
@@ -297,6 +317,9 @@ def main():
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
             smoke_prompt=dict(type='str', default=SMOKE_PROMPT),
             smoke_max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
+            smoke_temperature=dict(type='float', default=SMOKE_TEMPERATURE),
+            smoke_sequential=dict(type='bool', default=False),
+            metrics=dict(type='bool', default=False),
             nvidia_smi=dict(type='str'),
             model_path=dict(type='str'),
         ),
@@ -363,7 +386,12 @@ def main():
     if ready and p['smoke_tests']:
         # In the same run as the health gate: one module run fewer between the first answer and the verdict.
         extra['smoke'] = smoke(Client(p['url'], p['api_key'], 120), p['smoke_tests'], p['served_model_name'],
-                               p['smoke_prompt'], p['smoke_max_tokens'])
+                               p['smoke_prompt'], p['smoke_max_tokens'], p['smoke_temperature'],
+                               sequential=p['smoke_sequential'])
+    if p['metrics'] and health == 200:
+        status, text = client.metrics()
+        extra['metrics'] = {'status': status, 'text': text if status == 200 else '',
+                            'error': None if status == 200 else 'HTTP %s: %s' % (status, str(text)[:300])}
     module.exit_json(changed=False, watch_kind=kind, ready=ready, error=error, health=health, listening=health is not None or listening(client),
                      log_size=log_size, models=models, stage=stage, stages=stages, alive=alive,
                      state=state, server=server, log_tail=[] if ready else tail, elapsed=round(elapsed, 2), **dict(extra, **gpus))

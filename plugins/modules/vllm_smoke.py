@@ -14,8 +14,8 @@ short_description: Smoke-test a vLLM server - completion, chat and a streamed re
 version_added: 0.1.0
 description:
   - Sends, from the node, a C(/v1/completions), a C(/v1/chat/completions) and a streamed request to a vLLM
-    OpenAI-compatible server, all at once (the server batches them), and fails naming each test that returned no
-    tokens or an error.
+    OpenAI-compatible server, all at once (the server batches them) or one after the other (O(sequential)), and fails
+    naming each test that returned no tokens or an error.
   - Python standard library only on the node.
 author:
   - inferops engineers (@inferops)
@@ -51,6 +51,12 @@ options:
     description: Sampling temperature. Tiny random test models answer only whitespace at 0.
     type: float
     default: 1.0
+  sequential:
+    description:
+      - Send the tests one after the other instead of at once, so that each one's C(seconds) is that request alone (a
+        single timed request, as C(time curl) by hand).
+    type: bool
+    default: false
   seed:
     description: Sampling seed, for repeatable answers.
     type: int
@@ -82,7 +88,7 @@ sample_response:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
-    ApiError, Client, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TESTS, smoke)
+    ApiError, Client, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 
 
 def main():
@@ -94,7 +100,8 @@ def main():
             tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=list(SMOKE_TESTS)),
             prompt=dict(type='str', default=SMOKE_PROMPT),
             max_tokens=dict(type='int', default=SMOKE_MAX_TOKENS, no_log=False),
-            temperature=dict(type='float', default=1.0),
+            temperature=dict(type='float', default=SMOKE_TEMPERATURE),
+            sequential=dict(type='bool', default=False),
             seed=dict(type='int', default=7),
             timeout=dict(type='int', default=120),
         ),
@@ -105,7 +112,7 @@ def main():
         client = Client(p['url'], p['api_key'], p['timeout'])
     except ApiError as exc:
         module.fail_json(msg=str(exc))
-    outcome = smoke(client, p['tests'], p['model'], p['prompt'], p['max_tokens'], p['temperature'], p['seed'])
+    outcome = smoke(client, p['tests'], p['model'], p['prompt'], p['max_tokens'], p['temperature'], p['seed'], p['sequential'])
     out = dict(changed=False, tests=outcome['tests'])
     if outcome['sample_response'] is not None:
         out['sample_response'] = outcome['sample_response']

@@ -86,6 +86,14 @@ options:
   smoke_max_tokens:
     description: Tokens each smoke test asks for (the probe's default when not given).
     type: int
+  smoke_temperature:
+    description: The smoke tests' sampling temperature (the probe's default, 1.0, when not given).
+    type: float
+  smoke_sequential:
+    description:
+      - Send the smoke tests one after the other, so that each one's C(seconds) in RV(smoke) is that request alone
+        (the probe sends them at once when not given).
+    type: bool
 seealso:
   - module: inferops.gpu_inference.vllm_probe
 """

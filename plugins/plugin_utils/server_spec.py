@@ -52,6 +52,8 @@ NOT_THE_SERVER = {
     'vllm_server_smoke_tests': 'the health gate, after the start',
     'vllm_server_smoke_prompt': 'the health gate, after the start',
     'vllm_server_smoke_max_tokens': 'the health gate, after the start',
+    'vllm_server_smoke_temperature': 'the health gate, after the start',
+    'vllm_server_smoke_sequential': 'the health gate, after the start',
     'vllm_server_perf_gate': 'the canary gate, after the start',
     'vllm_server_gateways': 'where the node is drained, not what runs',
     'vllm_server_evidence_dir': 'evidence on the controller',

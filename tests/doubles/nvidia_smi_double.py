@@ -9,7 +9,8 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
 * ``--query-gpu=F1,F2 --format=csv[,noheader][,nounits]``: the captured values of those
   fields, in the order asked; a field the capture lacks gets nvidia-smi's own error
   (``Field "x" is not a valid field to query.``, exit 2), as captured in smi_bad_field.txt;
-* ``--query-compute-apps=...``, ``--version``, ``topo -m``, ``-L`` and no argument: the captures;
+* ``--query-compute-apps=...``, ``--version``, ``topo -m``, ``-L`` and no argument: the captures (the plain table
+  of no argument widened to the profile's GPUs as nvidia-smi prints several: one block per GPU, each after the rule);
 * ``-lms N`` (or ``-l N`` seconds) with ``--query-gpu``: nvidia-smi's loop mode, the rows again every
   N ms until killed, as the benchmark's GPU sampler reads them. The values are those of the capture
   taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
@@ -168,6 +169,18 @@ def versioned(text, prof):
     return text
 
 
+def plain_table(prof):
+    """The plain ``nvidia-smi`` capture, one GPU block (its three lines and the rule under them) per GPU of the profile,
+    with the index and bus id captured_rows gives each."""
+    lines = versioned(read('smi_plain.txt'), prof).splitlines(True)
+    rows = captured_rows(prof, units=False)
+    start = next(i for i, line in enumerate(lines) if line.startswith('|=')) + 1
+    block = ''.join(lines[start:start + 4])
+    gpus = [block.replace('|   0  ', '|   %d  ' % i, 1).replace(rows[0]['pci.bus_id'], row['pci.bus_id'], 1)
+            for i, row in enumerate(rows)]
+    return ''.join(lines[:start]) + ''.join(gpus) + ''.join(lines[start + 4:])
+
+
 def main(argv):
     prof = profile()
     if prof.get('driver_down'):
@@ -189,7 +202,7 @@ def main(argv):
         sys.stdout.write(read('smi_L.txt'))
         return 0
     if not argv:
-        sys.stdout.write(versioned(read('smi_plain.txt'), prof))
+        sys.stdout.write(plain_table(prof))
         return 0
     sys.stderr.write('nvidia-smi test double: no capture for arguments %r\n' % (argv,))
     return 2

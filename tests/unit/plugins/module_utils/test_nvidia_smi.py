@@ -162,3 +162,28 @@ def test_gpu_count_names_a_driver_that_does_not_answer():
     with pytest.raises(smi.NvidiaSmiError, match='cannot talk to the NVIDIA driver') as caught:
         smi.gpu_count(double_runner('{"driver_down": true}'))
     assert caught.value.reason == 'driver'
+
+
+def test_collect_the_plain_table_as_nvidia_smi_prints_it():
+    calls = []
+    got = smi.collect(double_runner(calls=calls), table=True)
+    assert got['table'] == read('smi_plain.txt')  # the real capture, as it was printed
+    assert calls.count([]) == 1
+    assert 'table' not in smi.collect(double_runner())
+
+
+def test_the_plain_table_lists_every_gpu_of_the_host():
+    table = smi.collect(double_runner('{"gpus": 2}'), table=True)['table']
+    rows = [line for line in table.splitlines() if line.startswith('|   ') and 'NVIDIA H100' in line]
+    assert [row.split()[1] for row in rows] == ['0', '1'] and '00000000:07:00.0' in rows[1]
+    assert smi.parse_version(table)['driver_version'] == '580.159.04'
+
+
+def test_the_plain_table_serves_for_the_versions_of_a_driver_without_version():
+    calls = []
+    inner = double_runner(calls=calls)
+
+    def old_driver(args):
+        return (6, '', 'Unknown option --version') if args == ['--version'] else inner(args)
+    got = smi.collect(old_driver, table=True)
+    assert got['driver_version'] == '580.159.04' and got['cuda_version'] == '13.0' and calls.count([]) == 1

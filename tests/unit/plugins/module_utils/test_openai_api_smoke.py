@@ -1,4 +1,5 @@
-"""openai_api.smoke (vllm_smoke, and vllm_probe once ready): the three tests go out at once and each is judged on its own, against a local HTTP server."""
+"""openai_api.smoke (vllm_smoke, and vllm_probe once ready): the three tests go out at once (or one after the other) and each is
+judged on its own, against a local HTTP server; and Client.metrics."""
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ class Handler(BaseHTTPRequestHandler):
     lock = threading.Lock()
     in_flight = 0
     most = 0
+    bodies = []
 
     def log_message(self, *args):
         pass
@@ -21,6 +23,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
         cls = type(self)
+        cls.bodies.append(body)
         with cls.lock:
             cls.in_flight += 1
             cls.most = max(cls.most, cls.in_flight)
@@ -47,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server():
     Handler.in_flight = Handler.most = 0
+    Handler.bodies = []
     httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -77,3 +81,46 @@ def test_nothing_listening_fails_each_test_by_name():
     outcome = smoke(Client('http://127.0.0.1:9'), ['completion', 'stream'], 'tiny', 'x', 4)
     assert outcome['failed'] == ['completion', 'stream']
     assert all(outcome['tests'][n]['status'] is None for n in outcome['failed'])
+
+
+def test_sequential_sends_one_at_a_time_with_the_temperature_given(server):
+    """Guide 003's single timed request: one chat at temperature 0.2, its seconds its own."""
+    outcome = smoke(server, ['completion', 'chat', 'stream'], 'tiny', 'Write exactly 400 tokens', 400, temperature=0.2, sequential=True)
+    assert Handler.most == 1 and outcome['failed'] == []
+    assert [b['temperature'] for b in Handler.bodies] == [0.2, 0.2, 0.2] and [b['max_tokens'] for b in Handler.bodies] == [400] * 3
+    assert 'messages' in Handler.bodies[1] and Handler.bodies[2].get('stream') is True  # in the order given
+    assert all(outcome['tests'][n]['seconds'] >= 0.3 for n in ('completion', 'chat', 'stream'))
+
+
+def test_the_default_temperature_is_one(server):
+    smoke(server, ['chat'], 'tiny', 'x', 4)
+    assert [b['temperature'] for b in Handler.bodies] == [1.0]
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    seen = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        MetricsHandler.seen.append((self.path, self.headers.get('Authorization')))
+        data = b'# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name="m"} 0.0\n'
+        self.send_response(200 if self.path == '/metrics' else 404)
+        self.send_header('Content-Type', 'text/plain; version=0.0.4')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_metrics_returns_the_prometheus_text_with_the_key_as_a_bearer():
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), MetricsHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        status, text = Client('http://127.0.0.1:%d' % httpd.server_address[1], 'sk-metrics').metrics()
+    finally:
+        httpd.shutdown()
+    assert status == 200 and text.startswith('# TYPE vllm:num_requests_running gauge')
+    assert MetricsHandler.seen == [('/metrics', 'Bearer sk-metrics')]
+    status, text = Client('http://127.0.0.1:9').metrics()
+    assert status is None and text

@@ -190,6 +190,23 @@ def test_a_ready_server_lists_its_model_and_passes_the_smoke_test(server):
     assert 'gpu_count' not in result
 
 
+def test_metrics_and_smoke_options_one_at_a_time_at_a_temperature(server):
+    result = run_module('vllm_probe', {'url': server, 'served_model_name': 'llama', 'smoke_tests': ['completion', 'chat'],
+                                       'smoke_temperature': 0.2, 'smoke_sequential': True, 'smoke_max_tokens': 400, 'metrics': True})
+    assert result['_rc'] == 0 and result['smoke']['failed'] == [], result
+    metrics = result['metrics']
+    assert metrics['status'] == 200 and metrics['error'] is None
+    # vLLM's Prometheus text, read after the smoke tests: the double counts the requests it answered.
+    assert '# TYPE vllm:request_success_total counter' in metrics['text']
+    assert 'vllm:request_success_total{engine="0",finished_reason="length",model_name="llama"}' in metrics['text']
+    assert 'metrics' not in run_module('vllm_probe', {'url': server, 'served_model_name': 'llama'})
+
+
+def test_metrics_of_a_server_without_them_say_why(free_url):
+    result = run_module('vllm_probe', {'url': free_url, 'served_model_name': 'llama', 'metrics': True})
+    assert result['_rc'] == 0 and 'metrics' not in result  # nothing answered /health: nothing to read
+
+
 def test_a_server_without_the_model_is_not_ready(server):
     result = run_module('vllm_probe', {'url': server, 'served_model_name': 'other', 'smoke_tests': ['completion']})
     assert result['_rc'] == 0 and not result['ready'] and result['health'] == 200 and result['models'] == ['llama']
