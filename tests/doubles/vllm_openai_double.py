@@ -3,7 +3,8 @@
 
 Not vLLM: it answers the OpenAI-compatible endpoints that vllm_server's gate, smoke test and
 evidence use (/health, /v1/models, /v1/completions, /v1/chat/completions, streamed or not, and
-/metrics in vLLM's Prometheus text format, counting the requests it answered) with a fixed short text, in milliseconds and a few MB, so that twenty "nodes" fit on a 2-core
+/metrics in vLLM's Prometheus text format, counting the requests it answered) with a fixed
+short text, in milliseconds and a few MB, so that twenty "nodes" fit on a 2-core
 machine. It takes `vllm serve`'s command line (MODEL --served-model-name=NAME --port=N ...)
 and ignores the options it does not need. Standard library only.
 """
