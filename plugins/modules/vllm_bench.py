@@ -22,8 +22,9 @@ description:
   - Optionally samples GPU utilisation, memory and power during the run (one long-lived C(nvidia-smi -lms) process, or
     dcgm-exporter's endpoint), and snapshots the server's C(/metrics) text before and after the run so the controller
     can compute deltas.
-  - The API key reaches C(vllm bench serve) through the C(OPENAI_API_KEY) environment variable (C(exec -e NAME)
-    passes the name only), never on a command line.
+  - The API key (C(OPENAI_API_KEY)), the Hugging Face token (C(HF_TOKEN), for a gated tokenizer) and O(env) reach
+    C(vllm bench serve) through the environment (C(exec -e NAME) and C(run -e NAME) pass the name only), never on a
+    command line. The command is built by the module_utils C(bench_command).
   - Python standard library only on the node.
 author:
   - inferops engineers (@inferops)
@@ -139,6 +140,23 @@ options:
   api_key:
     description: API key of the server.
     type: str
+  hf_token:
+    description:
+      - Hugging Face token, for a gated tokenizer the run downloads (C(HF_TOKEN) in its environment; never on a command
+        line, never returned).
+    type: str
+  env:
+    description:
+      - More environment variables of the run (names, and values given through the environment, as for the token), such
+        as C(HF_ENDPOINT) or C(HF_HUB_OFFLINE).
+    type: dict
+    default: {}
+  hf_cache_dir:
+    description:
+      - The Hugging Face cache on this host, where the tokenizer is downloaded to and read from again. O(runner=container)
+        mounts it at the image's C(/root/.cache/huggingface) (C(HF_HOME)); O(runner=local) sets C(HF_HOME) to it; the
+        O(runner=exec) container has its own. Made when missing. Unset for none.
+    type: path
   extra_args:
     description: More C(vllm bench serve) arguments.
     type: list
@@ -239,31 +257,10 @@ import time
 from ansible.module_utils.six.moves import shlex_quote
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import bench_command, http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.gpu_sampler import Sampler, summarize
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_bench_output import (
     BenchOutputError, merge, parse_json, parse_text)
-
-
-def bench_args(p, result_dir):
-    args = ['bench', 'serve', '--backend', p['backend'], '--base-url', p['base_url'], '--endpoint', p['endpoint'],
-            '--model', p['model'], '--dataset-name', p['dataset_name'], '--num-prompts', str(p['num_prompts']),
-            '--request-rate', str(p['request_rate']), '--burstiness', str(p['burstiness']), '--seed', str(p['seed']),
-            '--percentile-metrics', 'ttft,tpot,itl,e2el', '--metric-percentiles', p['percentiles'],
-            '--save-result', '--result-dir', result_dir, '--result-filename', p['result_name']]
-    if p['tokenizer']:
-        args += ['--tokenizer', p['tokenizer']]
-    if p['dataset_name'] == 'random':
-        args += ['--random-input-len', str(p['input_len']), '--random-output-len', str(p['output_len'])]
-    else:
-        args += ['--dataset-path', p['dataset_path']]
-    if p['max_concurrency'] > 0:
-        args += ['--max-concurrency', str(p['max_concurrency'])]
-    if p['goodput']:
-        args += ['--goodput'] + p['goodput']
-    if p['save_detailed']:
-        args.append('--save-detailed')
-    return args + p['extra_args']
 
 
 def metrics_text(base_url, api_key):
@@ -301,6 +298,9 @@ def main():
             result_dir=dict(type='path', default='/var/lib/inferops/bench'),
             result_name=dict(type='str', required=True),
             api_key=dict(type='str', no_log=True),
+            hf_token=dict(type='str', no_log=True),
+            env=dict(type='dict', default={}),
+            hf_cache_dir=dict(type='path'),
             extra_args=dict(type='list', elements='str', default=[]),
             timeout=dict(type='int', default=3600),
             sample_gpu=dict(type='str', default='none', choices=['nvidia-smi', 'dcgm-exporter', 'none']),
@@ -323,43 +323,33 @@ def main():
             module.fail_json(msg='request_rate=%s must be a positive number or inf' % p['request_rate'])
     if '/' in p['result_name']:
         module.fail_json(msg='result_name=%s must be a file name, not a path' % p['result_name'])
-    env = {'OPENAI_API_KEY': p['api_key']} if p['api_key'] else {}
-    inside_dir = '/tmp/inferops-bench' if p['runner'] == 'exec' else p['result_dir']
-    args = bench_args(p, inside_dir)
     if p['dataset_path'] and p['runner'] != 'exec' and not os.path.isfile(p['dataset_path']):
         module.fail_json(msg='dataset_path=%s is not a file on this host; runner %s reads it from here%s' % (
             p['dataset_path'], p['runner'], ' (the one-shot container mounts it)' if p['runner'] == 'container' else ''))
     # In check mode a missing executable is named, not fatal: an earlier play of the same check run (vllm_server)
     # would have installed it.
-    check, missing = module.check_mode, []
-
-    def executable(name, opt_dirs=None):
-        path = module.get_bin_path(name, required=not check, opt_dirs=opt_dirs or [])
-        if not path:
-            missing.append(name)
-        return path or name
-
-    if p['runner'] == 'exec':
-        engine = executable(p['engine'])
-        cmd = [engine, 'exec'] + (['-e', 'OPENAI_API_KEY'] if env else []) + [p['container'], p['vllm']] + args
-    elif p['runner'] == 'container':
-        engine = executable(p['engine'])
-        mounts = ['-v', '%s:%s' % (p['result_dir'], p['result_dir'])]
-        for path in (p['tokenizer'], p['dataset_path']):
-            if path and os.path.isabs(path) and os.path.exists(path):
-                mounts += ['-v', '%s:%s:ro' % (path, path)]
-        cmd = ([engine, 'run', '--rm', '--network', 'host', '--entrypoint', p['vllm']] + mounts
-               + (['-e', 'OPENAI_API_KEY'] if env else []) + [p['image']] + args)
+    check = module.check_mode
+    if p['runner'] == 'local':
+        name, opt_dirs = p['vllm'], ['/opt/vllm/bin']
     else:
-        cmd = [executable(p['vllm'], ['/opt/vllm/bin'])] + args
+        name, opt_dirs = p['engine'], []
+    found = module.get_bin_path(name, required=not check, opt_dirs=opt_dirs)
+    executable = found or name
+    cmd, env = bench_command.command(p, executable)
     if check:
         module.exit_json(changed=True, command=cmd, msg='check mode: would run %s%s' % (
-            ' '.join(shlex_quote(a) for a in cmd), ' (%s not found on this host yet)' % ', '.join(missing) if missing else ''))
+            ' '.join(shlex_quote(a) for a in cmd), '' if found else ' (%s not found on this host yet)' % name))
 
-    if not os.path.isdir(p['result_dir']):
-        os.makedirs(p['result_dir'])
+    for folder in bench_command.folders_to_make(p):
+        if not os.path.isdir(folder):
+            try:
+                os.makedirs(folder)
+            except OSError as exc:
+                module.fail_json(msg='cannot make the folder %s on this host (%s): %s' % (
+                    folder, 'hf_cache_dir' if folder == p['hf_cache_dir'] else 'result_dir', exc))
+    inside_dir = bench_command.result_dir_inside(p)
     if p['runner'] == 'exec':
-        module.run_command([engine, 'exec', p['container'], 'mkdir', '-p', inside_dir], check_rc=True)
+        module.run_command([executable, 'exec', p['container'], 'mkdir', '-p', inside_dir], check_rc=True)
 
     before = metrics_text(p['metrics_url'] or p['base_url'], p['api_key']) if p['server_metrics'] else None
     sampler = None
@@ -378,7 +368,7 @@ def main():
 
     raw = os.path.join(p['result_dir'], p['result_name'])
     if p['runner'] == 'exec':
-        rc2, out2, err2 = module.run_command([engine, 'cp', '%s:%s/%s' % (p['container'], inside_dir, p['result_name']), raw])
+        rc2, out2, err2 = module.run_command([executable, 'cp', '%s:%s/%s' % (p['container'], inside_dir, p['result_name']), raw])
         if rc2 != 0:
             module.fail_json(msg='cannot copy the result JSON out of %s: %s' % (p['container'], err2.strip()), **result)
     try:

@@ -20,7 +20,8 @@ STAND_IN = r'''
 import json, os, shutil, sys, time
 argv = sys.argv[1:]
 with open(os.path.join(os.environ['STATE'], 'calls.jsonl'), 'a') as handle:
-    handle.write(json.dumps({'argv': argv, 'key': os.environ.get('OPENAI_API_KEY')}) + '\n')
+    handle.write(json.dumps({'argv': argv, 'key': os.environ.get('OPENAI_API_KEY'), 'hf_token': os.environ.get('HF_TOKEN'),
+                             'hf_home': os.environ.get('HF_HOME'), 'hf_endpoint': os.environ.get('HF_ENDPOINT')}) + '\n')
 if 'bench' in argv:
     time.sleep(float(os.environ.get('BENCH_SLEEP', '0')))
     if argv[0] != 'exec' and os.environ.get('BENCH_JSON'):  # with exec, the JSON stays in the serving container
@@ -155,6 +156,26 @@ def test_container_runner_mounts_what_exists_and_runs_on_the_host_network(bed, t
     assert result['bench']['completed'] == 4
 
 
+def test_the_one_shot_container_gets_the_hf_token_env_and_cache_through_the_environment(bed, tmp_path, metrics_url):
+    """A benchmark from a management host with a gated tokenizer (an id, downloaded in the container): the engine gets
+    the token, the environment and HF_HOME by name, their values through its own environment; the cache folder is made
+    and mounted. The token is on no command line and in no result."""
+    env, dummy, calls, results = bed
+    cache = tmp_path / 'hf-cache'
+    result = run_module('vllm_bench', dict(local(metrics_url, results, tokenizer='meta-llama/Llama-3.1-8B-Instruct'),
+                                           runner='container', image='vllm/vllm-openai:v0.32.0', hf_token='hf_Gated-Canary-93',
+                                           env={'HF_ENDPOINT': 'https://hf-mirror.example'}, hf_cache_dir=str(cache)), env)
+    assert result['_rc'] == 0, result
+    call = calls()[0]
+    assert (call['hf_token'], call['hf_endpoint'], call['hf_home']) == ('hf_Gated-Canary-93', 'https://hf-mirror.example',
+                                                                       '/root/.cache/huggingface')
+    argv = call['argv']
+    assert argv[argv.index('vllm/vllm-openai:v0.32.0') - 6:argv.index('vllm/vllm-openai:v0.32.0')] == [
+        '-e', 'HF_TOKEN', '-e', 'HF_ENDPOINT', '-e', 'HF_HOME']
+    assert '%s:/root/.cache/huggingface' % cache in argv and cache.is_dir()
+    assert 'hf_Gated-Canary-93' not in json.dumps(argv) and 'hf_Gated-Canary-93' not in json.dumps(result)
+
+
 def test_a_failing_benchmark_fails_with_its_last_lines(bed, metrics_url):
     env, dummy, dummy, results = bed
     result = run_module('vllm_bench', local(metrics_url, results), dict(env, BENCH_RC='3'))
@@ -199,6 +220,15 @@ def test_gpu_samples_come_from_the_nvidia_smi_double(bed, tmp_path, metrics_url)
     gpu = result['gpu']
     assert gpu['samples'] == len(gpu['series']) >= 2 and gpu['gpus'] == [0, 1] and gpu['errors'] == []
     assert gpu['util_peak_pct'] is not None and gpu['mem_used_peak_mib'] > 0
+
+
+def test_a_cache_folder_that_cannot_be_made_is_named(bed, tmp_path, metrics_url):
+    env, dummy, calls, results = bed
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('')
+    result = run_module('vllm_bench', local(metrics_url, results, hf_cache_dir=str(blocker / 'hf')), env)
+    assert result['_rc'] == 1 and result['msg'].startswith('cannot make the folder %s on this host (hf_cache_dir): ' % (blocker / 'hf'))
+    assert calls() == []
 
 
 @pytest.mark.parametrize('bad, words', [
