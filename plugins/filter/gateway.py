@@ -56,44 +56,11 @@ _value:
     - 'node1: vllm_gateway_node_port=70000 must be a port from 1 to 65535'
 """
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.addresses import (
-    HOST_NAME_RULE, INVENTORY_NAME_RULE, PORT_RULE, is_address, is_inventory_name, port_number, shorten)
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.vllm_gateway_rules import member_problems
 
-
-def _member_problems(member, index):
-    problems = []
-    name = member.get('name')
-    if not is_inventory_name(name):
-        problems.append('vllm_gateway_nodes[%d]=%s must be %s' % (index, shorten(name), INVENTORY_NAME_RULE))
-        where = 'vllm_gateway_nodes[%d]' % index
-    else:
-        where = name
-    address, address_var = member.get('address'), member.get('address_var') or 'address'
-    if not is_address(address):
-        if address_var == 'inventory_hostname':
-            problems.append('%s: the address %s (the node\'s inventory name: neither vllm_gateway_node_address nor '
-                            'ansible_host is set) must be %s' % (where, shorten(address), HOST_NAME_RULE))
-        else:
-            problems.append('%s: %s=%s must be %s' % (where, address_var, shorten(address), HOST_NAME_RULE))
-    port, port_var = member.get('port'), member.get('port_var') or 'port'
-    if port_number(port) is None:
-        problems.append('%s: %s=%s must be %s' % (where, port_var, shorten(port), PORT_RULE))
-    return problems
-
-
-def gateway_member_problems(members):
-    if not isinstance(members, list):
-        return ['the gateway members must be a list of dictionaries (name, address, port), not %s' % shorten(members)]
-    problems, names = [], []
-    for index, member in enumerate(members):
-        if not isinstance(member, dict):
-            problems.append('gateway member %d must be a dictionary (name, address, port), not %s' % (index, shorten(member)))
-            continue
-        problems.extend(_member_problems(member, index))
-        if member.get('name') in names:
-            problems.append('vllm_gateway_nodes names %s twice' % shorten(member.get('name')))
-        names.append(member.get('name'))
-    return problems
+# The rules live with the role's other rules across settings (plugin_utils/vllm_gateway_rules.py); the role gets them
+# through the lookup role_problems, and this filter stays for playbooks that judge members of their own.
+gateway_member_problems = member_problems
 
 
 class FilterModule(object):

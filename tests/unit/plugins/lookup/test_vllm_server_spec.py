@@ -17,11 +17,10 @@ import pytest
 from ansible.errors import AnsibleLookupError, AnsibleUndefinedVariable
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 from ansible_collections.inferops.gpu_inference.plugins.lookup.vllm_server_spec import LookupModule
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
-from unit_support import ROOT, _collection_root
+from unit_support import ROOT
 
 DEFAULTS = os.path.join(ROOT, 'roles', 'vllm_server', 'defaults', 'main.yml')
 MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
@@ -30,14 +29,7 @@ HF_TOKEN = 'hf_AbCdEfGhIjKlMnOpQrSt0123'
 GROUPS = {'all': ['gpu-a', 'gpu-b', 'gw1'], 'ungrouped': [], 'gpu_nodes': ['gpu-a', 'gpu-b'], 'vllm_gateways': ['gw1']}
 
 
-@pytest.fixture(scope='module', autouse=True)
-def collection_loader():
-    """The lookup asks the plugin loader for ansible.builtin.vars by its full name, which needs Ansible's collection loader
-    (installed by every ansible CLI): installed for these tests, removed after them."""
-    finder = _AnsibleCollectionFinder(paths=[_collection_root()])
-    finder._install()
-    yield
-    finder._remove()
+pytestmark = pytest.mark.usefixtures('collection_loader')
 
 
 def load(loader, path):
