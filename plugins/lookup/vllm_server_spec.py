@@ -19,7 +19,8 @@ description:
   - Also returns C(problems), the rules across settings that the argument spec cannot check (each names the variable,
     its value and what is allowed), and any variable named C(vllm_server_*) that the role does not have (a mistyped
     setting, with the closest one); the role fails on them before any host is touched.
-  - The role C(inferops.gpu_inference.vllm_server) calls it once per run, in its validate step. Secrets never appear
+  - The role C(inferops.gpu_inference.vllm_server) builds the same spec with the same code in its validate step (the
+    action M(inferops.gpu_inference.vllm_server_plan)) and calls this lookup in its remove step. Secrets never appear
     in what it returns.
 author:
   - inferops engineers (@inferops)
@@ -47,31 +48,15 @@ _raw:
 """
 
 from ansible.errors import AnsibleLookupError
-from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_spec
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        variables = variables or {}
-        missing = [name for name in server_spec.SETTINGS if name not in variables]
-        if missing:
-            raise AnsibleLookupError('vllm_server_spec: %s not defined (the role vllm_server defines them)' % ', '.join(missing))
-        # ansible.builtin.vars templates each setting as a task's variables are templated, on every ansible-core.
-        values = lookup_loader.get('ansible.builtin.vars', loader=self._loader, templar=self._templar).run(
-            list(server_spec.SETTINGS), variables)
-        settings = server_spec.settings_of(dict(zip(server_spec.SETTINGS, values)))
-        hosts = (variables.get('groups') or {}).get('all', [])
-        problems = server_spec.problems(
-            settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
-        # A mistyped setting would be ignored without a word (here rather than in a filter: one worker fewer that loads
-        # every filter file of the collection, per host and run).
-        problems += role_variables.unknown(variables, 'vllm_server', server_spec.OUTPUTS)
-        if problems:
-            return [{'problems': problems}]
-        spec = server_spec.build(settings, server_spec.model_source_signature(settings['vllm_server_model_source']),
-                                 kwargs.get('node') or {})
-        spec['problems'] = []
-        return [spec]
+        # The body is server_plan.spec_for, shared with the action vllm_server_plan (the role's validate step).
+        try:
+            return [server_plan.spec_for(variables or {}, self._loader, self._templar, kwargs.get('node') or {})]
+        except server_plan.MissingSettings as exc:
+            raise AnsibleLookupError(str(exc))

@@ -113,6 +113,6 @@ def test_the_battery_settings_pass_validation(tmp_path):
     rc, out = badinput.run_playbook('deploy.yml', case_dir, badinput.node_vars(case_dir), badinput.inventory(case_dir),
                                     env={'NVIDIA_SMI_DOUBLE_PROFILE': '{"gpus": 2}'})
     assert rc != 0 and 'tripwire-image-does-not-exist' in out, out[-4000:]
-    assert 'Check the settings that need no host' in out and 'Invalid vllm_server settings' not in out
+    assert 'TASK [inferops.gpu_inference.vllm_server : Validate the settings' in out and 'Invalid vllm_server settings' not in out
     assert [s for s in badinput.SECRETS if s in out] == []
     assert badinput.files_under(case_dir), 'the tripwire left no trace: the file check could not fail'

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: inferops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One host's plan for role vllm_server, on the controller: its settings read and checked, the server spec they build
+(server_spec.py), the arguments of the one vllm_probe run on the node, the rules that need what the node said, and
+whether the running server must be replaced.
+
+Shared by the lookup inferops.gpu_inference.vllm_server_spec (the spec and its problems, for remove.yml and any
+reader) and the action inferops.gpu_inference.vllm_server_plan (the role's validate step in one task per host).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ansible.plugins.loader import lookup_loader
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_spec
+
+
+class MissingSettings(ValueError):
+    """Variables of the role that are not defined (the role's defaults define them)."""
+
+
+def template_vars(names, variables, loader, templar):
+    """These variables, templated. ansible.builtin.vars templates each as a task's variables are templated, on every
+    ansible-core."""
+    values = lookup_loader.get('ansible.builtin.vars', loader=loader, templar=templar).run(list(names), variables)
+    return dict(zip(names, values))
+
+
+def read_settings(variables, loader, templar):
+    """The settings server_spec reads (server_spec.SETTINGS), templated and with the argument spec's types."""
+    missing = [name for name in server_spec.SETTINGS if name not in variables]
+    if missing:
+        raise MissingSettings('vllm_server_spec: %s not defined (the role vllm_server defines them)' % ', '.join(missing))
+    return server_spec.settings_of(template_vars(server_spec.SETTINGS, variables, loader, templar))
+
+
+def settings_problems(settings, variables):
+    """The rules across settings, then any variable named vllm_server_* that the role does not have."""
+    hosts = (variables.get('groups') or {}).get('all', [])
+    problems = server_spec.problems(
+        settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
+    # A mistyped setting would be ignored without a word (here rather than in a filter: one worker fewer that loads
+    # every filter file of the collection, per host and run).
+    return problems + role_variables.unknown(variables, 'vllm_server', server_spec.OUTPUTS)
+
+
+def build(settings, node=None, signature=None):
+    """The spec of settings that pass their problems (problems: []); signature: the staged model folder's, when known."""
+    if signature is None:
+        signature = server_spec.model_source_signature(settings['vllm_server_model_source'])
+    spec = server_spec.build(settings, signature, node or {})
+    spec['problems'] = []
+    return spec
+
+
+def spec_for(variables, loader, templar, node=None):
+    """What the lookup vllm_server_spec returns: the spec, or {'problems': [...]} when the settings break a rule."""
+    settings = read_settings(variables, loader, templar)
+    problems = settings_problems(settings, variables)
+    if problems:
+        return {'problems': problems}
+    return build(settings, node)
+
+
+def manager(settings, spec, probe=None):
+    """What manages the server: the container engine, or for a process the manager set, else the one the probe found
+    (systemd where it is PID 1, else supervisord). As vars/main.yml's _vllm_server_manager."""
+    if spec['container']:
+        return settings['vllm_server_runtime']
+    if settings['vllm_server_process_manager'] != 'auto':
+        return settings['vllm_server_process_manager']
+    return (probe or {}).get('watch_kind')
+
+
+def probe_args(settings, spec, nvidia_smi):
+    """vllm_probe's arguments: what runs on the port now, its log, and (NVIDIA) the GPU count; the model path the
+    server would read from the node, if any. The API key only when there is one (vllm_probe's argument spec marks it
+    no_log: it is masked in what the module returns)."""
+    container = spec['container']
+    args = {
+        'url': spec['local_url'],
+        'served_model_name': spec['model']['name'],
+        'log_file': spec['log_file'],
+        # A process's manager is found on the node (systemd when it is PID 1, else supervisord) unless set.
+        'watch_kind': settings['vllm_server_runtime'] if container else settings['vllm_server_process_manager'].replace('auto', 'process'),
+        'watch_name': settings['vllm_server_name'],
+        'unit_files': {} if container else spec['process']['unit_files'],
+    }
+    if settings['vllm_server_api_key']:
+        args['api_key'] = settings['vllm_server_api_key']
+    if settings['vllm_server_accelerator'] == 'nvidia' and nvidia_smi is not None:
+        args['nvidia_smi'] = nvidia_smi
+    if spec['node_model_path']:
+        args['model_path'] = spec['node_model_path']
+    return args
+
+
+def _int(value):
+    """Jinja's int filter: the integer a value reads as, else 0."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+
+
+def host_problems(settings, spec, probe, host):
+    """What the host lacks: the GPUs TP x PP needs and those vllm_server_gpus names (nvidia-smi's count), and the port,
+    free or ours."""
+    out = []
+    nvidia = settings['vllm_server_accelerator'] == 'nvidia'
+    tp, pp = settings['vllm_server_tensor_parallel_size'], settings['vllm_server_pipeline_parallel_size']
+    need = _int(tp) * _int(pp)
+    count = probe.get('gpu_count')
+    if nvidia and need > _int(count):
+        out.append('vllm_server_tensor_parallel_size=%s x vllm_server_pipeline_parallel_size=%s needs %s GPU(s); nvidia-smi on %s '
+                   'reports %s' % (tp, pp, need, host, count))
+    gpus = settings['vllm_server_gpus']
+    ids = server_spec.gpu_ids(settings)
+    if nvidia and ((ids and max(_int(i) for i in ids) >= _int(count))
+                   or (re.match(r'^[0-9]+$', str(gpus)) and _int(gpus) > _int(count))):
+        out.append('vllm_server_gpus=%s asks for GPU(s) that %s does not have: nvidia-smi reports %s (ids 0 to %s)'
+                   % (json.dumps(gpus), host, count, _int(count) - 1))
+    server = probe.get('server') or {}
+    if probe.get('listening') and server.get('status') not in spec['running_states']:
+        out.append('vllm_server_port=%s on %s is in use on %s by something other than %s %s; choose a free port or stop what '
+                   'listens there' % (settings['vllm_server_port'], settings['vllm_server_bind_address'], host,
+                                      manager(settings, spec, probe), settings['vllm_server_name']))
+    return out
+
+
+def needs_deploy(spec, probe):
+    """Whether the running server differs from the desired one (or none runs)."""
+    server = probe.get('server') or {}
+    return not (server.get('fingerprint') == spec['fingerprint'] and server.get('status') in spec['running_states'])
+
+
+def outcome(spec, probe, replaced):
+    """vllm_server_result as the role records it (vars/main.yml's _vllm_server_outcome with the outcome)."""
+    return {'image': spec['image'], 'model': spec['model']['name'], 'fingerprint': spec['release'],
+            'restarts': 0 if replaced else (probe.get('server') or {}).get('restarts', 0),
+            'outcome': 'replaced' if replaced else 'unchanged'}

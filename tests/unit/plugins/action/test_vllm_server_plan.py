@@ -1,0 +1,246 @@
+"""The vllm_server_plan action on the controller: role vllm_server's validate step in one task per host.
+
+The action runs as Ansible runs it (a real DataLoader and Templar over the task's variables: the role's defaults as
+Ansible loads them, a model, the inventory's groups), except for the connection: its one module run (vllm_probe) is
+answered by what a node would say, or, for the secrets test, run for real as a process on this machine. Covers: a
+broken rule fails the host before the node is read; the rules that need the node, each message as the role's tasks
+wrote them; the decision (and the outcome recorded when nothing is left to do); the spec built again when the model
+path is on the node; vllm_probe's arguments; check mode; no secret in what comes back.
+"""
+import json
+import os
+
+import pytest
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+from ansible_collections.inferops.gpu_inference.plugins.action.vllm_server_plan import ActionModule
+from ansible_collections.inferops.gpu_inference.plugins.lookup.vllm_server_spec import LookupModule
+from unit_support import ROOT, _collection_root, make_action, run_module
+
+DEFAULTS = os.path.join(ROOT, 'roles', 'vllm_server', 'defaults', 'main.yml')
+MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
+API_KEY = 'sk-inferops-0123456789abcdef'
+GROUPS = {'all': ['gpu-a', 'gpu-b'], 'ungrouped': [], 'gpu_nodes': ['gpu-a', 'gpu-b']}
+PROBE = 'inferops.gpu_inference.vllm_probe'
+
+
+@pytest.fixture(scope='module', autouse=True)
+def collection_loader():
+    """The settings are read through ansible.builtin.vars by its full name, which needs Ansible's collection loader."""
+    finder = _AnsibleCollectionFinder(paths=[_collection_root()])
+    finder._install()
+    yield
+    finder._remove()
+
+
+def host_vars(**values):
+    """The task's variables: the role's defaults (their templates templates, as a role's defaults are), a model, the
+    inventory's groups and the host's name, then these values (as the inventory or -e give them)."""
+    loader = DataLoader()
+    try:
+        variables = dict(loader.load_from_file(DEFAULTS, trusted_as_template=True))
+    except TypeError:  # ansible-core 2.18
+        variables = dict(loader.load_from_file(DEFAULTS))
+    variables.update(vllm_server_model=MODEL, groups=GROUPS, inventory_hostname='gpu-a')
+    variables.update(values)
+    return variables
+
+
+def lookup_spec(variables, **kwargs):
+    loader = DataLoader()
+    return LookupModule(loader=loader, templar=Templar(loader=loader, variables=variables)).run([], variables, **kwargs)[0]
+
+
+def node_says(spec=None, status='running', restarts=0, ready=True, listening=True, gpu_count=None, **more):
+    """vllm_probe's result on a node; the running server is the one of `spec` (fingerprint) unless given otherwise."""
+    answer = dict(changed=False, watch_kind='docker', ready=ready, error=None, health=200 if ready else None,
+                  listening=listening, log_size=10, models=['Llama-3.1-8B-Instruct'] if ready else [], stage=None, stages=[],
+                  alive=status == 'running', state=status, log_tail=[], elapsed=0.01,
+                  server=dict(status=status, restarts=restarts, fingerprint=spec['fingerprint'] if spec else '', image='', model=''),
+                  invocation={'module_args': {'api_key': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}}, _ansible_parsed=True)
+    if gpu_count is not None:
+        answer['gpu_count'] = gpu_count
+    answer.update(more)
+    return answer
+
+
+def plan(variables, answer=None, args=None, check_mode=False, real=False):
+    """Run the action; answer: vllm_probe's result (a dict, or a function of the module's arguments). Returns
+    (result, the module runs as (name, arguments))."""
+    calls = []
+
+    def execute_module(module_name, module_args, task_vars):
+        calls.append((module_name, dict(module_args)))
+        if real:
+            return run_module(module_name.split('.')[-1], module_args, check_mode=check_mode)
+        return answer(module_args) if callable(answer) else dict(answer)
+
+    action = make_action(ActionModule, args or {}, check_mode=check_mode, variables=variables)
+    action._execute_module = execute_module
+    return action.run(task_vars=variables), calls
+
+
+def test_a_broken_rule_fails_the_host_before_the_node_is_read():
+    result, calls = plan(host_vars(vllm_server_gpu_memory_utilization='1.5', vllm_server_max_model_length=4096), node_says())
+    assert result['failed'] and calls == []
+    assert result['msg'] == ('Invalid vllm_server settings for gpu-a: vllm_server_gpu_memory_utilization=1.5 must be above 0 and at '
+                             'most 1; vllm_server_max_model_length is not a variable of the role vllm_server (did you mean '
+                             'vllm_server_max_model_len?)')
+    assert 'ansible_facts' not in result
+
+
+def test_the_problems_are_the_lookups():
+    variables = host_vars(vllm_server_port=0, vllm_server_dtype='fp64')
+    result, calls = plan(variables, node_says())
+    assert result['msg'] == 'Invalid vllm_server settings for gpu-a: ' + '; '.join(lookup_spec(variables)['problems']) and calls == []
+
+
+def test_a_missing_setting_is_named():
+    variables = host_vars()
+    del variables['vllm_server_port']
+    result, calls = plan(variables, node_says())
+    assert result['failed'] and calls == []
+    assert result['msg'] == 'vllm_server_spec: vllm_server_port not defined (the role vllm_server defines them)'
+
+
+def test_an_unchanged_running_server_is_left_as_it_is_and_its_outcome_recorded():
+    variables = host_vars()
+    spec = lookup_spec(variables)
+    result, calls = plan(variables, node_says(spec, gpu_count=1), args={'record': True})
+    assert not result.get('failed'), result.get('msg')
+    facts = result['ansible_facts']
+    # The spec is the lookup's (the same code), what the node said is kept as the probe task registered it.
+    assert facts['_vllm_server_spec'] == spec and facts['_vllm_server_needs_deploy'] is False and result['needs_deploy'] is False
+    probe = facts['_vllm_server_probe']
+    assert probe['ready'] is True and probe['server']['fingerprint'] == spec['fingerprint'] and probe['gpu_count'] == 1
+    assert 'invocation' not in probe and '_ansible_parsed' not in probe
+    assert facts['_vllm_server_done'] is True
+    assert facts['vllm_server_result'] == {'image': spec['image'], 'model': 'Llama-3.1-8B-Instruct', 'fingerprint': spec['release'],
+                                           'restarts': 0, 'outcome': 'unchanged'}
+    assert [name for name, args in calls] == [PROBE] and not result['changed']
+
+
+@pytest.mark.parametrize('says,needs_deploy,done', [
+    ({}, False, True),
+    ({'ready': False}, False, False),                      # gated: it must answer
+    ({'restarts': 2}, False, False),                       # gated and reported: its restart policy brought it back
+    ({'fingerprint': 'other'}, True, False),               # other settings run: replaced
+    ({'status': 'exited', 'listening': False}, True, False),  # not running: replaced
+    ({'status': 'absent', 'fingerprint': '', 'listening': False}, True, False),  # none runs
+], ids=['unchanged', 'not-ready', 'restarted', 'other-settings', 'stopped', 'none'])
+def test_the_decision(says, needs_deploy, done):
+    variables = host_vars()
+    spec = lookup_spec(variables)
+    says = dict(says)
+    fingerprint = says.pop('fingerprint', spec['fingerprint'])
+    answer = node_says(spec, gpu_count=1, **says)
+    answer['server']['fingerprint'] = fingerprint
+    result, dummy = plan(variables, answer, args={'record': True})
+    assert not result.get('failed'), result.get('msg')
+    facts = result['ansible_facts']
+    assert facts['_vllm_server_needs_deploy'] is needs_deploy and facts['_vllm_server_done'] is done
+    assert ('vllm_server_result' in facts) is done
+    # Without record (the validate entry point: redeploy.yml's plan), only the plan.
+    plain, dummy = plan(variables, answer)
+    assert sorted(plain['ansible_facts']) == ['_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
+
+
+def test_evidence_to_save_leaves_something_to_do_except_in_check_mode():
+    variables = host_vars(vllm_server_evidence_dir='/tmp/evidence')
+    spec = lookup_spec(variables)
+    result, dummy = plan(variables, node_says(spec, gpu_count=1), args={'record': True})
+    assert result['ansible_facts']['_vllm_server_done'] is False and 'vllm_server_result' not in result['ansible_facts']
+    checked, calls = plan(variables, node_says(spec, gpu_count=1), args={'record': True}, check_mode=True)
+    # The probe only reads: it runs in check mode too.
+    assert [name for name, args in calls] == [PROBE] and checked['ansible_facts']['_vllm_server_done'] is True
+
+
+@pytest.mark.parametrize('values,says,message', [
+    ({'vllm_server_tensor_parallel_size': 4, 'vllm_server_gpus': 'all'}, {'gpu_count': 2},
+     'vllm_server_tensor_parallel_size=4 x vllm_server_pipeline_parallel_size=1 needs 4 GPU(s); nvidia-smi on gpu-a reports 2'),
+    ({'vllm_server_gpus': [0, 3]}, {'gpu_count': 2},
+     'vllm_server_gpus=[0, 3] asks for GPU(s) that gpu-a does not have: nvidia-smi reports 2 (ids 0 to 1)'),
+    ({'vllm_server_gpus': '4'}, {'gpu_count': 2},
+     'vllm_server_gpus="4" asks for GPU(s) that gpu-a does not have: nvidia-smi reports 2 (ids 0 to 1)'),
+    ({'vllm_server_port': 8001}, {'gpu_count': 1, 'status': 'absent', 'ready': False},
+     'vllm_server_port=8001 on 127.0.0.1 is in use on gpu-a by something other than docker vllm; '
+     'choose a free port or stop what listens there'),
+], ids=['tp-x-pp', 'gpu-ids', 'gpu-count', 'port'])
+def test_what_the_host_lacks_fails_it_naming_it(values, says, message):
+    variables = host_vars(**values)
+    spec = lookup_spec(variables)
+    result, calls = plan(variables, node_says(spec, **says), args={'record': True})
+    assert result['failed'] and result['msg'] == 'Invalid vllm_server settings for gpu-a: ' + message
+    assert len(calls) == 1 and 'ansible_facts' not in result
+
+
+def test_every_thing_the_host_lacks_is_named_and_a_cpu_node_has_no_gpu_rule():
+    variables = host_vars(vllm_server_tensor_parallel_size=2, vllm_server_gpus=[0, 1])
+    result, dummy = plan(variables, node_says(None, gpu_count=1, status='absent', ready=False))
+    assert result['msg'] == (
+        'Invalid vllm_server settings for gpu-a: vllm_server_tensor_parallel_size=2 x vllm_server_pipeline_parallel_size=1 needs 2 '
+        'GPU(s); nvidia-smi on gpu-a reports 1; vllm_server_gpus=[0, 1] asks for GPU(s) that gpu-a does not have: nvidia-smi '
+        'reports 1 (ids 0 to 0); vllm_server_port=8000 on 127.0.0.1 is in use on gpu-a by something other than docker vllm; '
+        'choose a free port or stop what listens there')
+    cpu = host_vars(inferops_accelerator='cpu', vllm_server_tensor_parallel_size=2)
+    result, calls = plan(cpu, node_says(lookup_spec(cpu)))
+    assert not result.get('failed'), result.get('msg')
+    assert 'nvidia_smi' not in calls[0][1]
+
+
+def test_the_port_of_a_process_names_the_manager_the_node_has():
+    variables = host_vars(inferops_runtime='process')
+    spec = lookup_spec(variables)
+    result, calls = plan(variables, node_says(spec, gpu_count=1, status='', ready=False, watch_kind='systemd'))
+    assert result['msg'].endswith('is in use on gpu-a by something other than systemd vllm; choose a free port or stop what listens there')
+    args = calls[0][1]
+    assert args['watch_kind'] == 'process' and args['unit_files'] == spec['process']['unit_files']
+    supervised, calls = plan(host_vars(inferops_runtime='process', vllm_server_process_manager='supervisor'),
+                             node_says(spec, gpu_count=1, status='', ready=False, watch_kind='supervisor'))
+    assert 'other than supervisor vllm;' in supervised['msg'] and calls[0][1]['watch_kind'] == 'supervisor'
+
+
+def test_the_probe_is_asked_as_the_role_asked_it():
+    variables = host_vars(vllm_server_nvidia_smi='/usr/bin/nvidia-smi', vllm_server_port=8003)
+    spec = lookup_spec(variables)
+    dummy, calls = plan(variables, node_says(spec, gpu_count=1))
+    assert calls == [(PROBE, {'url': 'http://127.0.0.1:8003', 'served_model_name': 'Llama-3.1-8B-Instruct', 'log_file': spec['log_file'],
+                              'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi'})]
+    keyed = host_vars(vllm_server_api_key=API_KEY, vllm_server_model='/models/llama-8b')
+    dummy, calls = plan(keyed, node_says(lookup_spec(keyed), gpu_count=1))
+    assert calls[0][1]['api_key'] == API_KEY and calls[0][1]['model_path'] == '/models/llama-8b'
+
+
+def test_a_model_path_on_the_node_builds_the_spec_again_with_its_mount():
+    variables = host_vars(vllm_server_model='/models/llama-8b')
+    without = lookup_spec(variables)
+    there = lookup_spec(variables, node={'model_on_node': True})
+    result, dummy = plan(variables, node_says(there, gpu_count=1, model_on_node=True))
+    spec = result['ansible_facts']['_vllm_server_spec']
+    assert spec == there and '/models/llama-8b:/models/llama-8b:ro' in spec['engine']['volumes']
+    assert spec['fingerprint'] != without['fingerprint'] and result['ansible_facts']['_vllm_server_needs_deploy'] is False
+    # Not on the node: a path inside the image, no mount; the server deployed with the mount is replaced.
+    result, dummy = plan(variables, node_says(there, gpu_count=1, model_on_node=False))
+    assert result['ansible_facts']['_vllm_server_spec'] == without and result['ansible_facts']['_vllm_server_needs_deploy'] is True
+
+
+def test_a_failed_probe_fails_the_host_with_its_message():
+    answer = {'failed': True, 'msg': 'nvidia-smi not found (vllm_server_nvidia_smi=nvidia-smi): install the NVIDIA driver on this host, '
+                                     'or set vllm_server_nvidia_smi to where nvidia-smi is', 'reason': 'nvidia_smi_missing'}
+    result, dummy = plan(host_vars(), answer)
+    assert result['failed'] and result['msg'] == answer['msg'] and result['reason'] == 'nvidia_smi_missing'
+
+
+def test_the_api_key_reaches_only_the_probe_which_masks_it():
+    # vllm_probe run for real (no server, no supervisord here: nothing answers); its argument spec marks api_key no_log.
+    variables = host_vars(inferops_runtime='process', inferops_accelerator='cpu', vllm_server_process_manager='supervisor',
+                          vllm_server_api_key=API_KEY, vllm_server_port=1, vllm_server_base_dir='/nonexistent/inferops')
+    result, calls = plan(variables, real=True, args={'record': True})
+    assert not result.get('failed'), result.get('msg')
+    assert calls[0][1]['api_key'] == API_KEY
+    assert API_KEY not in json.dumps(result, default=str)
+    probe = result['ansible_facts']['_vllm_server_probe']
+    assert probe['ready'] is False and probe['watch_kind'] == 'supervisor' and result['ansible_facts']['_vllm_server_needs_deploy'] is True
