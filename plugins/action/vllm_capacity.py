@@ -35,6 +35,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=dict(
             bench=dict(type='dict', required=True),
             api_key=dict(type='str', no_log=True),
+            hf_token=dict(type='str', no_log=True),
             mode=dict(type='str', default='rate', choices=list(capacity.MODES)),
             ttft_p99_ms=dict(type='float'),
             tpot_p99_ms=dict(type='float'),
@@ -62,8 +63,10 @@ class ActionModule(ActionBase):
         def measure(x):
             level = dict(request_rate=str(x), max_concurrency=0) if args['mode'] == 'rate' else dict(request_rate='inf', max_concurrency=x)
             module_args = dict(args['bench'], num_prompts=args['num_prompts'], result_name='capacity-%s-%s.json' % (args['mode'], x), **level)
-            if args['api_key']:
-                module_args['api_key'] = args['api_key']
+            # The secrets go to vllm_bench's own no_log options, never into bench (which is not no_log).
+            for secret in ('api_key', 'hf_token'):
+                if args[secret]:
+                    module_args[secret] = args[secret]
             run = self._execute_module(module_name=BENCH, module_args=module_args, task_vars=task_vars)
             if 'bench' not in run:
                 raise RunError(run.get('msg') or 'vllm bench serve did not run')

@@ -21,7 +21,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api 
 
 display = Display()
 PROBE = 'inferops.gpu_inference.vllm_probe'
-PROBE_ARGS = ('url', 'served_model_name', 'api_key', 'log_file', 'log_offset', 'watch_kind', 'watch_name',
+PROBE_ARGS = ('url', 'served_model_name', 'api_key', 'log_file', 'log_offset', 'watch_kind', 'watch_name', 'supervisor_socket',
               'smoke_tests', 'smoke_prompt', 'smoke_max_tokens', 'smoke_temperature', 'smoke_sequential')
 
 
@@ -39,6 +39,7 @@ class ActionModule(ActionBase):
             log_offset=dict(type='int', default=0),
             watch_kind=dict(type='str', default='none', choices=['docker', 'podman', 'supervisor', 'systemd', 'none']),
             watch_name=dict(type='str'),
+            supervisor_socket=dict(type='path'),
             timeout=dict(type='int', default=600),
             poll=dict(type='int', default=15),
             quiet=dict(type='bool', default=False),

@@ -46,16 +46,18 @@ class Manager(object):
     def supervisord_running(self):
         return self.supervisor.running()
 
-    def start_supervisord(self, config, timeout=15):
-        """Its folders, its configuration where there is none, then supervisord itself; waits until it answers."""
-        for folder in (os.path.dirname(SUPERVISORD_CONFIG), os.path.dirname(self.unit_file)):
+    def start_supervisord(self, config, timeout=15, config_file=None, binary='supervisord'):
+        """Its folders, its configuration (``config_file``, the system's by default) where there is none, then supervisord
+        itself (``binary``); waits until it answers."""
+        config_file = config_file or SUPERVISORD_CONFIG
+        for folder in (os.path.dirname(config_file), os.path.dirname(self.unit_file)):
             if not os.path.isdir(folder) and not self.check:
                 os.makedirs(folder, 0o755)
-        if not os.path.exists(SUPERVISORD_CONFIG) and not self.check:
-            write(SUPERVISORD_CONFIG, config)
+        if not os.path.exists(config_file) and not self.check:
+            write(config_file, config)
         if self.check:
             return
-        self._must(['supervisord', '-c', SUPERVISORD_CONFIG])
+        self._must([binary, '-c', config_file])
         deadline = time.time() + timeout
         while not self.supervisord_running():
             if time.time() > deadline:

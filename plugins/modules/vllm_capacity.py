@@ -48,6 +48,9 @@ options:
   api_key:
     description: The server's API key, when it has one.
     type: str
+  hf_token:
+    description: A Hugging Face token for a tokenizer the runs download (as M(inferops.gpu_inference.vllm_bench)'s O(hf_token)).
+    type: str
   mode:
     description: What the search varies. V(rate) is the request rate in req/s (Poisson arrivals); V(concurrency) the
       number of requests in flight.

@@ -93,6 +93,11 @@ options:
   watch_name:
     description: Container name, supervisord program or systemd unit.
     type: str
+  supervisor_socket:
+    description: supervisord's XML-RPC socket (O(watch_kind=supervisor)); the system's by default, or that of a user's own
+      supervisord (the role's C(vllm_server_supervisor_dir)).
+    type: path
+    default: /var/run/supervisor.sock
   unit_files:
     description:
       - The supervisord program file (key C(supervisor)) and systemd unit file (key C(systemd)) that
@@ -236,7 +241,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor, SupervisorError
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import SOCKET, Supervisor, SupervisorError
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
@@ -250,7 +255,7 @@ STAGE_SETTLE = 1.0
 FINGERPRINT_LINE = re.compile(r'inferops\.gpu_inference\.vllm_server fingerprint ([0-9a-f]+)')
 
 
-def inspect_server(module, kind, name, fingerprint_file=None):
+def inspect_server(module, kind, name, fingerprint_file=None, supervisor_socket=SOCKET):
     """(alive, state, server): alive None when unknown; server describes what runs now."""
     server = dict(status='', restarts=0, fingerprint='', image='', model='')
     if kind == 'none' or not name:
@@ -279,7 +284,7 @@ def inspect_server(module, kind, name, fingerprint_file=None):
         server['fingerprint'] = match.group(1) if match else ''
     if kind == 'supervisor':
         try:
-            state = Supervisor(timeout=10).state(name)
+            state = Supervisor(supervisor_socket, timeout=10).state(name)
         except SupervisorError as exc:
             state = 'UNREACHABLE (supervisord: %s)' % exc
         server['status'] = state
@@ -312,6 +317,7 @@ def main():
             watch_kind=dict(type='str', default='none',
                             choices=['docker', 'podman', 'supervisor', 'systemd', 'process', 'none']),
             watch_name=dict(type='str'),
+            supervisor_socket=dict(type='path', default=SOCKET),
             unit_files=dict(type='dict', default={}),
             timeout=dict(type='int', default=5),
             smoke_tests=dict(type='list', elements='str', choices=list(SMOKE_TESTS), default=[]),
@@ -360,7 +366,7 @@ def main():
         # Asking the engine or manager costs a CLI run: at most every 2 s while waiting, and
         # always on the last pass, so that what is returned is current.
         if server is None or ready or time.time() - inspected >= 2:
-            alive, state, server = inspect_server(module, kind, p['watch_name'], fingerprint_file)
+            alive, state, server = inspect_server(module, kind, p['watch_name'], fingerprint_file, p['supervisor_socket'])
             inspected = time.time()
         elapsed = time.time() - start
         if (ready or alive is False or elapsed >= p['wait'] or stage == 'failed'

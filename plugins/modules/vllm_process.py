@@ -70,9 +70,20 @@ options:
     type: path
   supervisord_config:
     description:
-      - supervisord's configuration, written to C(/etc/supervisor/supervisord.conf) only where there is none, when
+      - supervisord's configuration, written to O(supervisord_config_file) only where there is none, when
         supervisord does not run and is started by this module.
     type: str
+  supervisord_config_file:
+    description:
+      - Where supervisord's configuration is (and is written when there is none); the system's by default, or a file in a
+        folder of the user's own (a user without root; the role's C(vllm_server_supervisor_dir)).
+      - supervisord is the one on the C(PATH), else the one beside O(executable) (installed with pip into the virtualenv).
+      - When not given, C(/etc/supervisor/supervisord.conf).
+    type: path
+  supervisor_socket:
+    description: supervisord's XML-RPC socket, as its configuration names it.
+    type: path
+    default: /var/run/supervisor.sock
   log_file:
     description: The server's log file; its size once the old server stopped is returned as RV(log_offset).
     type: path
@@ -112,6 +123,10 @@ set_aside:
   description: Whether a server was running from the previous file and was stopped.
   returned: with O(state=started)
   type: bool
+root:
+  description: Whether the module runs as root (the role installs what is missing with the package manager, else with pip).
+  returned: when RV(missing) is not empty
+  type: bool
 supervisord_started:
   description: Whether supervisord did not run and was started.
   returned: with O(state=started)
@@ -136,7 +151,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.process_manager import (
     Manager, ProcessError, remove, replace, restore)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, release_spec
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import Supervisor
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_rpc import SOCKET, Supervisor
 
 
 def main():
@@ -150,6 +165,8 @@ def main():
             previous=dict(type='str', default=''),
             executable=dict(type='path'),
             supervisord_config=dict(type='str'),
+            supervisord_config_file=dict(type='path'),
+            supervisor_socket=dict(type='path', default=SOCKET),
             log_file=dict(type='path'),
             release=dict(type='dict', options=release_spec()),
         ),
@@ -166,7 +183,7 @@ def main():
     def run(argv):
         return module.run_command(argv)
 
-    supervisor = Supervisor() if p['manager'] == 'supervisor' else None
+    supervisor = Supervisor(p['supervisor_socket']) if p['manager'] == 'supervisor' else None
     try:
         manager = Manager(p['manager'], p['name'], p['unit_file'], run, check, supervisor)
     except ProcessError as exc:
@@ -190,17 +207,19 @@ def main():
     if p['executable'] and not os.access(p['executable'], os.X_OK):
         missing.append('executable')
     start_supervisord = p['manager'] == 'supervisor' and not manager.supervisord_running()
-    if start_supervisord and not module.get_bin_path('supervisord'):
+    # supervisord on the PATH, or installed with pip beside vLLM (a user without root).
+    supervisord = module.get_bin_path('supervisord', opt_dirs=[os.path.dirname(p['executable'])] if p['executable'] else [])
+    if start_supervisord and not supervisord:
         missing.append('supervisord')
     if missing:
         module.exit_json(changed=False, missing=missing, previous=manager.read(), set_aside=False,
-                         supervisord_started=False)
+                         supervisord_started=False, root=os.geteuid() == 0)
 
     # Read before anything changes: a failure below still returns the file a rollback puts back.
     result = dict(changed=True, missing=[], supervisord_started=False, previous=manager.read(), set_aside=False)
     try:
         if start_supervisord:
-            manager.start_supervisord(p['supervisord_config'] or '')
+            manager.start_supervisord(p['supervisord_config'] or '', config_file=p['supervisord_config_file'], binary=supervisord)
             result['supervisord_started'] = True
         if p['release']:
             release = apply(p['release'], check)

@@ -62,6 +62,10 @@ options:
   watch_name:
     description: Container name, supervisord program or systemd unit.
     type: str
+  supervisor_socket:
+    description: supervisord's socket (O(watch_kind=supervisor)); as M(inferops.gpu_inference.vllm_probe)'s, whose default it
+      has when not given.
+    type: path
   timeout:
     description: Seconds to wait in all.
     type: int

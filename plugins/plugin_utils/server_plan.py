@@ -70,8 +70,8 @@ def manager(settings, spec, probe=None):
     (systemd where it is PID 1, else supervisord). As vars/main.yml's _vllm_server_manager."""
     if spec['container']:
         return settings['vllm_server_runtime']
-    if settings['vllm_server_process_manager'] != 'auto':
-        return settings['vllm_server_process_manager']
+    if spec['process']['manager'] != 'auto':
+        return spec['process']['manager']
     return (probe or {}).get('watch_kind')
 
 
@@ -85,10 +85,12 @@ def probe_args(settings, spec, nvidia_smi):
         'served_model_name': spec['model']['name'],
         'log_file': spec['log_file'],
         # A process's manager is found on the node (systemd when it is PID 1, else supervisord) unless set.
-        'watch_kind': settings['vllm_server_runtime'] if container else settings['vllm_server_process_manager'].replace('auto', 'process'),
+        'watch_kind': settings['vllm_server_runtime'] if container else spec['process']['manager'].replace('auto', 'process'),
         'watch_name': settings['vllm_server_name'],
         'unit_files': {} if container else spec['process']['unit_files'],
     }
+    if not container:
+        args['supervisor_socket'] = spec['process']['supervisor']['socket']
     if settings['vllm_server_api_key']:
         args['api_key'] = settings['vllm_server_api_key']
     if settings['vllm_server_accelerator'] == 'nvidia' and nvidia_smi is not None:

@@ -36,6 +36,7 @@ SETTINGS = (
     'vllm_server_api_key', 'vllm_server_health_timeout', 'vllm_server_perf_gate', 'vllm_server_gateways',
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
     'vllm_server_state', 'vllm_server_log_level', 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_hooks_dir',
+    'vllm_server_supervisor_dir',
 )
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
@@ -65,7 +66,7 @@ NOT_THE_SERVER = {
 OUTPUTS = ('vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison')
 # With vllm_server_state absent, only the settings that name the server and its place are checked.
 ABSENT_CHECKS = ('vllm_server_name', 'vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
-                 'vllm_server_supervisor_conf_dir', 'vllm_server_gateways')
+                 'vllm_server_supervisor_conf_dir', 'vllm_server_supervisor_dir', 'vllm_server_gateways')
 
 # Options vllm_server sets from its own variables: named in extra_args they would fight them.
 MANAGED_ARGS = {
@@ -254,8 +255,15 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     paths = ('vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
              'vllm_server_supervisor_conf_dir')
     bad = ['%s=%s' % (name, _show(s[name])) for name in paths if not PATH_RE.match(s[name])]
+    if s['vllm_server_supervisor_dir'] and not PATH_RE.match(s['vllm_server_supervisor_dir']):
+        bad.append('vllm_server_supervisor_dir=%s' % _show(s['vllm_server_supervisor_dir']))
     if bad:
         out.append('%s must be absolute paths without whitespace, control characters or .. parts' % ', '.join(bad))
+    if s['vllm_server_supervisor_dir'] and (container or s['vllm_server_process_manager'] == 'systemd'):
+        out.append('vllm_server_supervisor_dir=%s is the folder of a supervisord of your own (a user without root); it needs '
+                   'vllm_server_runtime=process and vllm_server_process_manager auto or supervisor, not %s'
+                   % (_show(s['vllm_server_supervisor_dir']),
+                      'vllm_server_runtime=' + s['vllm_server_runtime'] if container else 'vllm_server_process_manager=systemd'))
     if s['vllm_server_model'] and not HF_ID_RE.match(s['vllm_server_model']) and not PATH_RE.match(s['vllm_server_model']):
         out.append('vllm_server_model=%s must be a Hugging Face id (org/name: letters, digits, . _ -) '
                    'or an absolute path on the node without whitespace, control characters or .. parts' % _show(s['vllm_server_model']))
@@ -469,7 +477,8 @@ def build(s, model_source_signature='', node=None):
         'container': _container(s, '{release}', log_dir, node) if container else None,
         'process': None if container else {
             'venv': s['vllm_server_venv'], 'pip_spec': s['vllm_server_pip_spec'], 'manager': s['vllm_server_process_manager'],
-            'supervisor_conf_dir': s['vllm_server_supervisor_conf_dir'], 'restart': s['vllm_server_restart_policy'],
+            'supervisor_conf_dir': s['vllm_server_supervisor_conf_dir'], 'supervisor_dir': s['vllm_server_supervisor_dir'],
+            'restart': s['vllm_server_restart_policy'],
             'gpus': _cuda_visible_devices(s), 'log_level': s['vllm_server_log_level']},
     }
     fingerprint = _sha256(_json(what))
@@ -515,15 +524,20 @@ def build(s, model_source_signature='', node=None):
     }
     if not container:
         executable = s['vllm_server_venv'].rstrip('/') + '/bin/vllm'
+        supervisor = supervisor_paths(s['vllm_server_supervisor_dir'], s['vllm_server_supervisor_conf_dir'])
         spec['process'] = {
             'executable': executable,
             'venv': s['vllm_server_venv'],
             'pip_spec': s['vllm_server_pip_spec'],
-            'unit_files': {'supervisor': '%s/%s.conf' % (s['vllm_server_supervisor_conf_dir'].rstrip('/'), s['vllm_server_name']),
+            'unit_files': {'supervisor': '%s/%s.conf' % (supervisor['conf_dir'], s['vllm_server_name']),
                            'systemd': '/etc/systemd/system/%s.service' % s['vllm_server_name']},
             'files': {'supervisor': supervisor_program(spec, executable, s['vllm_server_restart_policy']),
                       'systemd': systemd_unit(spec, executable, s['vllm_server_restart_policy'])},
-            'supervisord_config': supervisord_config(s['vllm_server_supervisor_conf_dir']),
+            'supervisord_config': supervisord_config(supervisor['conf_dir'], s['vllm_server_supervisor_dir']),
+            'supervisor': supervisor,
+            # The manager set; with a supervisord of the user's own, supervisord; else (auto) the one the probe finds.
+            'manager': s['vllm_server_process_manager'] if s['vllm_server_process_manager'] != 'auto'
+            else 'supervisor' if s['vllm_server_supervisor_dir'] else 'auto',
         }
     return spec
 
@@ -602,29 +616,45 @@ def systemd_unit(spec, executable, restart_policy):
     return _header(spec, '#') + '\n'.join(lines) + '\n'
 
 
-def supervisord_config(conf_dir):
+# The system's supervisord (Debian's package layout), or with vllm_server_supervisor_dir one of the
+# user's own whose files are all in that folder (a user without root, as in a notebook lab).
+SYSTEM_SUPERVISOR = {'config_file': '/etc/supervisor/supervisord.conf', 'socket': '/var/run/supervisor.sock',
+                     'logfile': '/var/log/supervisord.log', 'pidfile': '/var/run/supervisord.pid', 'childlogdir': '/var/log'}
+
+
+def supervisor_paths(own_dir, conf_dir):
+    """Where supervisord's configuration, socket, logs and programs (conf_dir) are."""
+    if not own_dir:
+        return dict(SYSTEM_SUPERVISOR, conf_dir=conf_dir.rstrip('/'))
+    d = own_dir.rstrip('/')
+    return {'config_file': d + '/supervisord.conf', 'socket': d + '/supervisor.sock', 'logfile': d + '/supervisord.log',
+            'pidfile': d + '/supervisord.pid', 'childlogdir': d, 'conf_dir': d + '/conf.d'}
+
+
+def supervisord_config(conf_dir, own_dir=''):
     """supervisord's own configuration, written only where it had none (installed with pip, or a pod image's)."""
+    p = supervisor_paths(own_dir, conf_dir)
     return '\n'.join([
         '; ' + MANAGED,
         '; Written only where supervisord had no configuration (installed with pip, or brought by a pod image);',
         "; Debian's package writes its own.",
         '[unix_http_server]',
-        'file=/var/run/supervisor.sock',
+        'file=%s' % _percent(p['socket']),
         'chmod=0700',
         '',
         '[supervisord]',
-        'logfile=/var/log/supervisord.log',
-        'pidfile=/var/run/supervisord.pid',
-        'childlogdir=/var/log',
+        'logfile=%s' % _percent(p['logfile']),
+        'pidfile=%s' % _percent(p['pidfile']),
+        'childlogdir=%s' % _percent(p['childlogdir']),
         '',
         '[rpcinterface:supervisor]',
         'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
         '',
         '[supervisorctl]',
-        'serverurl=unix:///var/run/supervisor.sock',
+        'serverurl=unix://%s' % _percent(p['socket']),
         '',
         '[include]',
-        'files = %s/*.conf' % _percent(conf_dir.rstrip('/')),
+        'files = %s/*.conf' % _percent(p['conf_dir']),
     ]) + '\n'
 
 

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import os
 
+from ansible.module_utils.common.validation import check_type_dict
+
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, capacity, role_variables
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.rule_values import (
     as_bool, as_float, as_int, fullmatch, items_of, not_lists, to_json)
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.server_spec import PATH_RE
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.server_spec import ENV_NAME_RE, PATH_RE, SECRET_ENV_RE
 
 SHARED = ('vllm_bench_scenarios', 'vllm_bench_concurrency_sweep', 'vllm_bench_model', 'vllm_bench_base_url',
           'vllm_bench_result_dir', 'vllm_bench_gate_throughput_factor', 'vllm_bench_baseline', 'vllm_bench_gate_ttft_p99_ms',
           'vllm_bench_gate_failed_requests', 'vllm_bench_price_per_hour', 'vllm_bench_sample_interval_ms',
           'vllm_bench_runner', 'vllm_bench_container', 'vllm_bench_vllm', 'vllm_bench_percentiles', 'vllm_bench_goodput',
-          'vllm_bench_timeout', 'vllm_bench_sweep_prompts_per_level', 'vllm_bench_warmup', 'vllm_bench_warmup_prompts')
+          'vllm_bench_timeout', 'vllm_bench_sweep_prompts_per_level', 'vllm_bench_warmup', 'vllm_bench_warmup_prompts',
+          'vllm_bench_env')
 # The capacity search's settings, by the name capacity.settings_problems gives each.
 CAPACITY = dict((key, 'vllm_bench_capacity_' + key) for key in (
     'mode', 'low', 'high', 'precision', 'max_runs', 'num_prompts', 'ttft_p99_ms', 'tpot_p99_ms', 'input_len', 'output_len'))
@@ -97,4 +100,22 @@ def _setting_problems(s):
             out.append('%s=%s must be %d or more%s' % (name, s[name], least, what))
     if as_bool(s['vllm_bench_warmup']) and as_int(s['vllm_bench_warmup_prompts']) < 1:
         out.append('vllm_bench_warmup_prompts=%s must be 1 or more' % s['vllm_bench_warmup_prompts'])
+    env = s['vllm_bench_env']
+    if isinstance(env, str):
+        # As the module's argument spec reads it (-e 'vllm_bench_env=A=1,B=2', or vllm_server_env given so).
+        try:
+            env = check_type_dict(env)
+        except (TypeError, ValueError):
+            pass
+    if not isinstance(env, dict):
+        out.append('vllm_bench_env must be a dictionary of environment variables (NAME: value)')
+    else:
+        names = [str(k) for k in env]
+        secret = [n for n in names if SECRET_ENV_RE.search(n)]
+        if secret:
+            out.append('vllm_bench_env names %s look like secrets, which would show in -vvv output: put a Hugging Face token in '
+                       'vllm_bench_hf_token and the API key in vllm_bench_api_key' % ', '.join(secret))
+        bad = [n for n in names if not ENV_NAME_RE.match(n)]
+        if bad:
+            out.append('vllm_bench_env name(s) %s must be letters, digits and _, not starting with a digit' % ', '.join(to_json(n) for n in bad))
     return out

@@ -167,8 +167,8 @@ def test_the_one_shot_container_gets_the_hf_token_env_and_cache_through_the_envi
                                            env={'HF_ENDPOINT': 'https://hf-mirror.example'}, hf_cache_dir=str(cache)), env)
     assert result['_rc'] == 0, result
     call = calls()[0]
-    assert (call['hf_token'], call['hf_endpoint'], call['hf_home']) == ('hf_Gated-Canary-93', 'https://hf-mirror.example',
-                                                                       '/root/.cache/huggingface')
+    expected = ('hf_Gated-Canary-93', 'https://hf-mirror.example', '/root/.cache/huggingface')
+    assert (call['hf_token'], call['hf_endpoint'], call['hf_home']) == expected
     argv = call['argv']
     assert argv[argv.index('vllm/vllm-openai:v0.32.0') - 6:argv.index('vllm/vllm-openai:v0.32.0')] == [
         '-e', 'HF_TOKEN', '-e', 'HF_ENDPOINT', '-e', 'HF_HOME']

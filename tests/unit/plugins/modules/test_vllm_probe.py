@@ -3,7 +3,6 @@ run_command, the settings fingerprint read back from a program or unit file thro
 server_spec writes it) and the module run as on a node against a real HTTP server on loopback (the vLLM OpenAI
 double's handler on a free port), against a port where nothing listens, and with the nvidia_smi option counting GPUs
 with the nvidia-smi test double. supervisord is a real one on a socket in a temporary folder."""
-import functools
 import json
 import os
 import socket
@@ -138,18 +137,17 @@ autostart=false
     rpc.shutdown()
 
 
-def test_supervisor_program_states_and_the_program_file_fingerprint(supervisord, tmp_path, monkeypatch):
-    monkeypatch.setattr(vllm_probe, 'Supervisor', functools.partial(Supervisor, supervisord))
+def test_supervisor_program_states_and_the_program_file_fingerprint(supervisord, tmp_path):
+    # supervisord at a socket of its own (a user's, as with the role's vllm_server_supervisor_dir).
     program = unit_file(tmp_path, ';')
-    alive, state, server = vllm_probe.inspect_server(FakeModule(), 'supervisor', 'vllm', program)
+    alive, state, server = vllm_probe.inspect_server(FakeModule(), 'supervisor', 'vllm', program, supervisord)
     assert (alive, state) == (True, 'RUNNING') and server['fingerprint'] == FINGERPRINT and server['restarts'] == 0
-    assert vllm_probe.inspect_server(FakeModule(), 'supervisor', 'idle')[:2] == (False, 'STOPPED')
-    assert vllm_probe.inspect_server(FakeModule(), 'supervisor', 'other')[:2] == (False, 'ABSENT')
+    assert vllm_probe.inspect_server(FakeModule(), 'supervisor', 'idle', None, supervisord)[:2] == (False, 'STOPPED')
+    assert vllm_probe.inspect_server(FakeModule(), 'supervisor', 'other', None, supervisord)[:2] == (False, 'ABSENT')
 
 
-def test_a_supervisord_that_does_not_answer_is_said(tmp_path, monkeypatch):
-    monkeypatch.setattr(vllm_probe, 'Supervisor', functools.partial(Supervisor, str(tmp_path / 'none.sock')))
-    alive, state, server = vllm_probe.inspect_server(FakeModule(), 'supervisor', 'vllm')
+def test_a_supervisord_that_does_not_answer_is_said(tmp_path):
+    alive, state, server = vllm_probe.inspect_server(FakeModule(), 'supervisor', 'vllm', None, str(tmp_path / 'none.sock'))
     assert alive is False and state.startswith('UNREACHABLE (supervisord: no answer on %s' % (tmp_path / 'none.sock'))
     assert server['status'] == state
 

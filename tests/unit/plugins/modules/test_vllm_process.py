@@ -3,7 +3,6 @@
 the replace writes the unit and restarts it, a failure still returns the previous file, check mode runs nothing, and
 restored puts the previous file back or removes it. Under supervisord the module runs in-process against a real
 supervisord that it starts itself on a socket in a temporary folder (as on a pod where none ran)."""
-import functools
 import json
 import os
 import sys
@@ -190,7 +189,6 @@ def sup(tmp_path, monkeypatch):
     short.mkdir()
     monkeypatch.setattr(process_manager, 'SUPERVISORD_CONFIG', str(short / 'etc' / 'supervisord.conf'))
     rpc = Supervisor(str(short / 'supervisor.sock'), timeout=10)
-    monkeypatch.setattr(vllm_process, 'Supervisor', functools.partial(Supervisor, rpc.path, timeout=10))
     config = supervisord_config(short)
     yield short, rpc, config
     if rpc.running():
@@ -198,7 +196,10 @@ def sup(tmp_path, monkeypatch):
 
 
 def sup_args(short, **more):
-    return dict({'manager': 'supervisor', 'name': 'vllm', 'unit_file': str(short / 'conf.d' / 'vllm.conf')}, **more)
+    # supervisord's files in a folder of its own, as a user without root has them (vllm_server_supervisor_dir).
+    return dict({'manager': 'supervisor', 'name': 'vllm', 'unit_file': str(short / 'conf.d' / 'vllm.conf'),
+                 'supervisor_socket': str(short / 'supervisor.sock'),
+                 'supervisord_config_file': str(short / 'etc' / 'supervisord.conf')}, **more)
 
 
 def wait_running(rpc, timeout=10):
@@ -244,3 +245,25 @@ def test_started_starts_supervisord_then_the_program_and_restored_puts_the_first
 
     removed = run_in_process(capsys, sup_args(short, state='restored'))
     assert removed['restored'] is False and not (short / 'conf.d' / 'vllm.conf').exists() and rpc.state('vllm') == 'ABSENT'
+
+
+def test_supervisord_installed_beside_vllm_is_found_off_the_path(sup, tmp_path, monkeypatch, capsys):
+    # A user without root: supervisord installed with pip into vLLM's virtualenv, not on the PATH; its files in a folder of
+    # the user's own (the configuration written there, the socket there).
+    short, rpc, config = sup
+    monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
+    assert os.path.exists(os.path.join(SUPERVISORD_DIR, 'supervisord'))
+    log = short / 'vllm.log'
+    result = run_in_process(capsys, sup_args(short, content=PROGRAM.format(python=sys.executable, word='venv', log=log),
+                                             executable=sys.executable, supervisord_config=config, log_file=str(log)))
+    assert result['_rc'] == 0 and result['supervisord_started'] is True and result['missing'] == []
+    assert (short / 'etc' / 'supervisord.conf').read_text() == config
+    assert wait_running(rpc) == 'RUNNING'
+
+
+def test_what_is_missing_says_whether_the_module_runs_as_root(sup, tmp_path, monkeypatch, capsys):
+    short, rpc, config = sup
+    monkeypatch.setattr(vllm_process.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: None)
+    monkeypatch.setattr(vllm_process.os, 'geteuid', lambda: 1000)
+    result = run_in_process(capsys, sup_args(short, content='[program:vllm]\n', executable=sys.executable, supervisord_config=config))
+    assert result['missing'] == ['supervisord'] and result['root'] is False

@@ -50,6 +50,7 @@ OTHER = {
     'vllm_server_venv': '/srv/venv',
     'vllm_server_pip_spec': 'vllm==0.31.0',
     'vllm_server_supervisor_conf_dir': '/srv/supervisor',
+    'vllm_server_supervisor_dir': '/home/jovyan/inferops/supervisor',
     'vllm_server_gateways': ['gateway1'],
     'vllm_server_perf_gate': {'max_ttft_rise': 0.5},
     'vllm_server_volumes': ['/var/lib/inferops/vllm-cache:/root/.cache/vllm'],
@@ -105,7 +106,8 @@ def test_each_option_changes_the_fingerprint_or_is_declared_as_not_changing_the_
         return
     base, changed = fingerprints(tmp_path, **WITH.get(name, {})), fingerprints(tmp_path, **dict(WITH.get(name, {}), **{name: value}))
     assert any(base[r] != changed[r] for r in base), '%s=%r does not change the fingerprint' % (name, value)
-    runtime = {'vllm_server_hooks_dir': 'podman', 'vllm_server_venv': 'process', 'vllm_server_pip_spec': 'process'}.get(name, 'docker')
+    runtime = {'vllm_server_hooks_dir': 'podman', 'vllm_server_venv': 'process', 'vllm_server_pip_spec': 'process',
+               'vllm_server_supervisor_dir': 'process'}.get(name, 'docker')
     rule_problems = server_spec.problems(settings(**{name: value, 'vllm_server_api_key': 'k' * 24, 'vllm_server_runtime': runtime}), ())
     assert not [p for p in rule_problems if name in p], rule_problems
 
@@ -240,3 +242,30 @@ def test_more_mounts_security_options_and_hooks_reach_the_engine_and_are_checked
     assert 'vllm_server_security_opts item(s) "label=disable; rm"' in found
     assert 'vllm_server_hooks_dir="/h" is podman\'s --hooks-dir' in found
     assert 'is for containers' in '\n'.join(server_spec.problems(settings(vllm_server_runtime='process', vllm_server_volumes=['/a:/b']), ()))
+
+
+def test_a_supervisord_of_the_users_own_keeps_all_its_files_in_its_folder():
+    own = '/home/jovyan/inferops/supervisor'
+    spec = server_spec.build(settings(vllm_server_runtime='process', vllm_server_supervisor_dir=own + '/'), None)
+    sup = spec['process']['supervisor']
+    assert sup == {'config_file': own + '/supervisord.conf', 'socket': own + '/supervisor.sock', 'logfile': own + '/supervisord.log',
+                   'pidfile': own + '/supervisord.pid', 'childlogdir': own, 'conf_dir': own + '/conf.d'}
+    assert spec['process']['unit_files']['supervisor'] == own + '/conf.d/%s.conf' % spec['name']
+    assert spec['process']['manager'] == 'supervisor'
+    config = spec['process']['supervisord_config']
+    for line in ('file=%s/supervisor.sock' % own, 'serverurl=unix://%s/supervisor.sock' % own, 'files = %s/conf.d/*.conf' % own,
+                 'logfile=%s/supervisord.log' % own, 'pidfile=%s/supervisord.pid' % own):
+        assert line in config.splitlines()
+    assert '/var/run' not in config and '/etc/supervisor' not in config
+    system = server_spec.build(settings(vllm_server_runtime='process'), None)['process']
+    assert system['supervisor']['socket'] == '/var/run/supervisor.sock' and system['manager'] == 'auto'
+
+
+@pytest.mark.parametrize('changes, words', [
+    ({'vllm_server_runtime': 'docker'}, 'not vllm_server_runtime=docker'),
+    ({'vllm_server_runtime': 'process', 'vllm_server_process_manager': 'systemd'}, 'not vllm_server_process_manager=systemd'),
+    ({'vllm_server_runtime': 'process', 'vllm_server_supervisor_dir': 'relative/dir'}, 'vllm_server_supervisor_dir="relative/dir"'),
+])
+def test_a_supervisord_of_the_users_own_needs_the_process_runtime_and_an_absolute_folder(changes, words):
+    found = server_spec.problems(settings(**dict({'vllm_server_supervisor_dir': '/home/u/sup'}, **changes)), ())
+    assert [p for p in found if words in p], found

@@ -19,7 +19,7 @@ def settings(**changes):
     values = dict((name, DEFAULTS[name]) for name in rules.SETTINGS['capacity'])
     # The defaults that are expressions, as the role resolves them for a docker server on its default port.
     values.update(vllm_bench_runner='exec', vllm_bench_container='vllm', vllm_bench_vllm='vllm', vllm_bench_model='model',
-                  vllm_bench_base_url='http://127.0.0.1:8000', vllm_bench_price_per_hour=0)
+                  vllm_bench_base_url='http://127.0.0.1:8000', vllm_bench_price_per_hour=0, vllm_bench_env={'HF_HUB_OFFLINE': '1'})
     values.update(changes)
     return values
 
@@ -81,6 +81,11 @@ FAILING = [
     ('timeout', {'vllm_bench_timeout': 0}, 'vllm_bench_timeout=0 must be 1 or more seconds'),
     ('prompts-per-level', {'vllm_bench_sweep_prompts_per_level': 0}, 'vllm_bench_sweep_prompts_per_level=0 must be 1 or more'),
     ('warmup-prompts', {'vllm_bench_warmup': 'yes', 'vllm_bench_warmup_prompts': 0}, 'vllm_bench_warmup_prompts=0 must be 1 or more'),
+    ('env-secret', {'vllm_bench_env': {'HF_TOKEN': 'x', 'OPENAI_API_KEY': 'y'}},
+     'vllm_bench_env names HF_TOKEN, OPENAI_API_KEY look like secrets'),
+    ('env-name', {'vllm_bench_env': {'A B': '1'}}, 'vllm_bench_env name(s) "A B" must be letters, digits and _'),
+    ('env-not-a-dict', {'vllm_bench_env': ['HF_HUB_OFFLINE=1']}, 'vllm_bench_env must be a dictionary'),
+    ('env-text-secret', {'vllm_bench_env': 'A=1,MY_SECRET=2'}, 'vllm_bench_env names MY_SECRET look like secrets'),
 ]
 
 
