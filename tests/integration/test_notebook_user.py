@@ -108,7 +108,7 @@ def test_a_user_without_root_deploys_checks_and_removes_the_guides_server(notebo
     sup = os.path.join(home, 'supervisor')
     assert os.path.exists(os.path.join(home, 'venv', 'bin', 'supervisord'))
     pid = int(open(os.path.join(sup, 'supervisord.pid')).read().strip())
-    assert subprocess.run(['ps', '-o', 'user=', '-p', str(pid)], capture_output=True, text=True).stdout.strip() == USER
+    assert subprocess.run(['ps', '-o', 'user=', '-p', str(pid)], capture_output=True, text=True, check=True).stdout.strip() == USER
     for name in ('supervisord.conf', 'supervisor.sock', 'supervisord.log', 'conf.d/lab-vllm.conf'):
         assert os.path.exists(os.path.join(sup, name)), name
     assert os.path.exists('/etc/supervisor') == system_supervisor  # nothing written to the system's
