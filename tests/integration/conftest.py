@@ -1,6 +1,7 @@
 """Run ansible-playbook from this checkout with the collection on its path."""
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -28,3 +29,13 @@ def playbook():
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
         return proc.returncode, proc.stdout + proc.stderr
     return run
+
+
+@pytest.fixture()
+def ssh_port():
+    """A listener standing in for the droplets' SSH daemon (the droplets' address is 127.0.0.1)."""
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()

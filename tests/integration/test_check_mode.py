@@ -10,7 +10,6 @@ when nothing else is wrong.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -61,15 +60,6 @@ def api():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
-
-
-@pytest.fixture()
-def ssh_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 def test_provision_check_mode_on_digitalocean_creates_nothing_and_says_what_it_would(api, ssh_port):

@@ -29,16 +29,6 @@ def api():
     server.shutdown()
 
 
-@pytest.fixture()
-def ssh_port():
-    """A listener standing in for the droplets' SSH daemon (the droplets' address is 127.0.0.1)."""
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
-
-
 def env(token='do-test-token'):
     out = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                ANSIBLE_NOCOLOR='1')
