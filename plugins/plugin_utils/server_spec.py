@@ -61,9 +61,11 @@ NOT_THE_SERVER = {
     'vllm_server_collect_env': 'evidence on the controller',
     'vllm_server_nvidia_smi': 'the GPU count check',
     'vllm_server_state': 'whether the server is there (absent removes it), not what it runs',
+    'vllm_server_health_stall_seconds': 'the day-2 health check (entry point health), not what runs',
+    'vllm_server_health_probe_timeout': 'the day-2 health check (entry point health), not what runs',
 }
 # The facts the role sets for others to read (its README's Outputs): not mistyped settings.
-OUTPUTS = ('vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison')
+OUTPUTS = ('vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison', 'vllm_server_health')
 # With vllm_server_state absent, only the settings that name the server and its place are checked.
 ABSENT_CHECKS = ('vllm_server_name', 'vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
                  'vllm_server_supervisor_conf_dir', 'vllm_server_supervisor_dir', 'vllm_server_gateways')

@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) inferops.gpu_inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Is a vLLM server serving? Forward progress, not a listening socket.
+
+A hung engine (a wedged GPU, a stuck collective; on the bed, its EngineCore process stopped)
+leaves vLLM's API server answering ``/health`` and ``/v1/models`` in milliseconds while every
+completion hangs, and the engine's gauges in ``/metrics`` frozen at their last values. So:
+
+* busy (the gauges say requests are running or waiting): the token counters
+  (``vllm:prompt_tokens_total`` + ``vllm:generation_tokens_total``) must advance within
+  ``stall_after`` seconds;
+* idle: a one-token completion must answer within ``probe_timeout`` seconds.
+
+One mechanism, two callers: the module ``vllm_health`` (a playbook's question, on the node)
+and the gateway's HAProxy external check, which runs this file as a program (``main``) and keeps
+what it saw between its runs in a small state file per server. Standard library only: it runs
+on the node under Ansible, and on a gateway host with its system Python.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import sys
+import time
+
+try:
+    from urllib.request import Request, urlopen
+except ImportError:  # pragma: no cover (Python 2)
+    from urllib2 import Request, urlopen  # noqa
+
+RUNNING = 'vllm:num_requests_running'
+WAITING = 'vllm:num_requests_waiting'
+TOKENS = ('vllm:prompt_tokens_total', 'vllm:generation_tokens_total')
+# What a check concludes. serving: progressing (busy, tokens advancing) or idle (the probe answered).
+STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down')
+SERVING = ('progressing', 'idle')
+DEFAULTS = {'stall_after': 30.0, 'probe_timeout': 10.0, 'probe_every': 5.0, 'timeout': 5.0}
+
+
+def parse_metrics(text):
+    """The gauges and counters the check reads, summed over their labels (one engine or several)."""
+    sums = {RUNNING: 0.0, WAITING: 0.0}
+    sums.update((name, 0.0) for name in TOKENS)
+    found = set()
+    for line in text.splitlines():
+        if not line.startswith('vllm:'):
+            continue
+        name = line.split('{', 1)[0].split(' ', 1)[0]
+        if name in sums:
+            try:
+                sums[name] += float(line.rsplit(' ', 1)[1])
+            except (IndexError, ValueError):
+                continue
+            found.add(name)
+    missing = [name for name in (RUNNING, WAITING) + TOKENS if name not in found]
+    if missing:
+        raise ValueError('/metrics has no %s: not a vLLM server, or its metrics are off' % ', '.join(missing))
+    return {'running': sums[RUNNING], 'waiting': sums[WAITING], 'tokens': sum(sums[n] for n in TOKENS)}
+
+
+def _request(url, api_key=None, data=None, timeout=5.0):
+    headers = {'Content-Type': 'application/json'} if data is not None else {}
+    if api_key:
+        headers['Authorization'] = 'Bearer ' + api_key
+    body = json.dumps(data).encode() if data is not None else None
+    resp = urlopen(Request(url, data=body, headers=headers), timeout=timeout)
+    try:
+        return resp.read().decode('utf-8', 'replace')
+    finally:
+        resp.close()
+
+
+def sample(base_url, timeout=5.0):
+    return parse_metrics(_request(base_url.rstrip('/') + '/metrics', timeout=timeout))
+
+
+def probe(base_url, api_key=None, model=None, timeout=10.0):
+    """A one-token completion: (True, seconds, None) or (False, seconds, why)."""
+    start = time.time()
+    try:
+        if not model:
+            models = json.loads(_request(base_url.rstrip('/') + '/v1/models', api_key, timeout=timeout))
+            model = models['data'][0]['id']
+        answer = json.loads(_request(base_url.rstrip('/') + '/v1/completions', api_key, timeout=timeout,
+                                     data={'model': model, 'prompt': 'ping', 'max_tokens': 1, 'temperature': 0}))
+        if not answer.get('choices'):
+            return False, time.time() - start, 'the completion had no choices'
+        return True, time.time() - start, None
+    except Exception as exc:  # pylint: disable=broad-except
+        return False, time.time() - start, _why(exc, timeout)
+
+
+def _why(exc, timeout):
+    text = str(getattr(exc, 'reason', None) or exc)
+    if 'timed out' in text.lower() or exc.__class__.__name__ == 'timeout':
+        return 'no answer within %gs' % timeout
+    return text
+
+
+def judge(previous, metrics, now, stall_after):
+    """Busy case: the state to keep and whether the tokens stalled. previous: {tokens, since}."""
+    if previous is None or metrics['tokens'] != previous.get('tokens'):
+        return {'tokens': metrics['tokens'], 'since': now}, False
+    return previous, now - previous['since'] > stall_after
+
+
+def result(state, reason, metrics=None, probe_seconds=None):
+    out = {'state': state, 'serving': state in SERVING, 'reason': reason}
+    if metrics:
+        out.update(running=metrics['running'], waiting=metrics['waiting'], tokens=metrics['tokens'])
+    if probe_seconds is not None:
+        out['probe_seconds'] = round(probe_seconds, 3)
+    return out
+
+
+def check_once(base_url, kept, now, api_key=None, model=None, stall_after=30.0, probe_timeout=10.0,
+               probe_every=5.0, timeout=5.0):
+    """One look, as a periodic checker takes it: (result, what to keep for the next look)."""
+    try:
+        metrics = sample(base_url, timeout)
+    except Exception as exc:  # pylint: disable=broad-except
+        return result('down', '/metrics did not answer: %s' % _why(exc, timeout)), kept
+    if metrics['running'] or metrics['waiting']:
+        busy, stalled = judge(kept.get('busy'), metrics, now, stall_after)
+        kept = dict(kept, busy=busy)
+        if stalled:
+            return result('stalled', '%d requests running, %d waiting, and no token produced for %.0fs (bound %gs)' % (
+                metrics['running'], metrics['waiting'], now - busy['since'], stall_after), metrics), kept
+        return result('progressing', 'tokens advancing', metrics), kept
+    kept = dict(kept, busy=None)
+    if kept.get('probed') is not None and now - kept['probed'] < probe_every:
+        return result('idle', 'idle; answered a probe %.0fs ago' % (now - kept['probed']), metrics), kept
+    ok, seconds, why = probe(base_url, api_key, model, probe_timeout)
+    if not ok:
+        return result('unresponsive', 'idle, and a one-token completion failed: %s' % why, metrics, seconds), dict(kept, probed=None)
+    return result('idle', 'idle; a one-token completion answered in %.2fs' % seconds, metrics, seconds), dict(kept, probed=time.time())
+
+
+def check(base_url, api_key=None, model=None, stall_after=30.0, probe_timeout=10.0, timeout=5.0, interval=1.0,
+          clock=time.time, sleep=time.sleep):
+    """A playbook's question, answered on the spot: looks until the answer is known.
+
+    Busy: samples every `interval` seconds until the tokens advance (progressing) or `stall_after`
+    seconds pass without (stalled). Idle: one probe."""
+    kept, first = {}, None
+    while True:
+        out, kept = check_once(base_url, kept, clock(), api_key, model, stall_after, probe_timeout, 0, timeout)
+        if out['state'] != 'progressing':
+            return out
+        if first is None:
+            first = kept['busy']['since']
+        elif kept['busy']['since'] != first:  # the tokens advanced since the first look
+            return out
+        sleep(interval)
+
+
+def main(argv=None, environ=None):
+    """HAProxy's external check: ``<proxy addr> <proxy port> <server addr> <server port>``.
+
+    Exit 0 when the server is serving, 1 when not (the reason on standard error, in HAProxy's log).
+    Settings from the JSON file in $INFEROPS_SERVING_CHECK_CONFIG (the gateway role writes it,
+    readable by root only: it holds the servers' API key); state in its ``state_dir``."""
+    argv = sys.argv[1:] if argv is None else argv
+    environ = os.environ if environ is None else environ
+    with open(environ.get('INFEROPS_SERVING_CHECK_CONFIG', '/etc/haproxy/inferops-serving-check.json')) as handle:
+        config = json.load(handle)
+    address, port = argv[2], argv[3]
+    host = '[%s]' % address if ':' in address else address
+    name = environ.get('HAPROXY_SERVER_NAME') or '%s_%s' % (address, port)
+    state_file = os.path.join(config.get('state_dir', '/run/inferops-serving-check'), '%s.json' % name.replace('/', '_'))
+    try:
+        with open(state_file) as handle:
+            kept = json.load(handle)
+    except (IOError, OSError, ValueError):
+        kept = {}
+    settings = dict(DEFAULTS)
+    settings.update((k, float(config[k])) for k in DEFAULTS if config.get(k) is not None)
+    out, kept = check_once('http://%s:%s' % (host, port), kept, time.time(), (config.get('api_keys') or {}).get(name) or None, None, **settings)
+    tmp = state_file + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(kept, handle)
+    os.rename(tmp, state_file)
+    if not out['serving']:
+        sys.stderr.write('%s %s: %s\n' % (name, out['state'], out['reason']))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""module_utils/serving_check.py: is a vLLM server serving (forward progress), as the module and the gateway ask.
+
+The metrics text is a capture of the real vLLM 0.32 CPU build (tests/bed's image); the server the checks talk to is a
+stand-in made here (FakeVllm: /metrics and /v1/completions, which can be made to hang as a stopped engine does).
+"""
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import serving_check as sc
+
+FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'vllm', 'metrics_cpu_0.32_idle.txt')
+
+
+class FakeVllm(object):
+    """A stand-in for vLLM's API server: gauges and counters set by the test; completions answer or hang."""
+
+    def __init__(self):
+        self.running, self.waiting, self.tokens, self.hang, self.completions = 0, 0, 0, threading.Event(), 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, body, ctype='application/json'):
+                data = body.encode()
+                self.send_response(200)
+                self.send_header('Content-Type', ctype)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == '/metrics':
+                    self.reply('vllm:num_requests_running{engine="0",model_name="m"} %s\n'
+                               'vllm:num_requests_waiting{engine="0",model_name="m"} %s\n'
+                               'vllm:prompt_tokens_total{engine="0",model_name="m"} %s\n'
+                               'vllm:generation_tokens_total{engine="0",model_name="m"} 0.0\n' % (
+                                   float(fake.running), float(fake.waiting), float(fake.tokens)), 'text/plain')
+                else:
+                    self.reply(json.dumps({'data': [{'id': 'm'}]}))
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                fake.completions += 1
+                if fake.hang.is_set():
+                    threading.Event().wait(5)  # a stopped engine: no answer until the client gives up
+                    return
+                self.reply(json.dumps({'choices': [{'text': ' x'}]}))
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def vllm():
+    fake = FakeVllm()
+    yield fake
+    fake.close()
+
+
+def test_parse_metrics_of_the_real_server():
+    with open(FIXTURE) as handle:
+        assert sc.parse_metrics(handle.read()) == {'running': 0.0, 'waiting': 0.0, 'tokens': 0.0}
+
+
+def test_parse_metrics_sums_engines_and_names_what_is_missing():
+    text = ('vllm:num_requests_running{engine="0"} 1\nvllm:num_requests_running{engine="1"} 2\n'
+            'vllm:num_requests_waiting{engine="0"} 0\nvllm:prompt_tokens_total{engine="0"} 10\n'
+            'vllm:generation_tokens_total{engine="0"} 5\nvllm:generation_tokens_total{engine="1"} 7\n')
+    assert sc.parse_metrics(text) == {'running': 3.0, 'waiting': 0.0, 'tokens': 22.0}
+    with pytest.raises(ValueError, match='vllm:num_requests_waiting'):
+        sc.parse_metrics('vllm:num_requests_running 0\n')
+
+
+def test_judge_stalls_only_after_the_bound():
+    kept, stalled = sc.judge(None, {'tokens': 5}, 100.0, 10)
+    assert kept == {'tokens': 5, 'since': 100.0} and not stalled
+    assert sc.judge(kept, {'tokens': 5}, 110.0, 10) == (kept, False)
+    assert sc.judge(kept, {'tokens': 5}, 110.5, 10) == (kept, True)
+    assert sc.judge(kept, {'tokens': 6}, 200.0, 10) == ({'tokens': 6, 'since': 200.0}, False)
+
+
+def test_idle_server_answers_the_probe(vllm):
+    out = sc.check(vllm.url, probe_timeout=2)
+    assert out['state'] == 'idle' and out['serving'] and vllm.completions == 1
+
+
+def test_idle_hung_server_is_unresponsive(vllm):
+    vllm.hang.set()
+    out = sc.check(vllm.url, probe_timeout=0.5)
+    assert out['state'] == 'unresponsive' and not out['serving']
+    assert 'no answer within 0.5s' in out['reason']
+
+
+def test_busy_server_whose_tokens_advance_is_progressing(vllm):
+    vllm.running = 2
+    ticks = iter(range(100))
+
+    def sleep(_):
+        vllm.tokens += 3  # the engine produces tokens between two looks
+
+    out = sc.check(vllm.url, stall_after=5, clock=lambda: float(next(ticks)), sleep=sleep)
+    assert out['state'] == 'progressing' and out['serving'] and vllm.completions == 0
+
+
+def test_busy_server_with_frozen_tokens_is_stalled(vllm):
+    vllm.running, vllm.waiting, vllm.tokens = 1, 3, 42
+    ticks = iter(range(100))
+    out = sc.check(vllm.url, stall_after=5, clock=lambda: float(next(ticks)), sleep=lambda _: None)
+    assert out['state'] == 'stalled' and not out['serving']
+    assert out['reason'] == '1 requests running, 3 waiting, and no token produced for 6s (bound 5s)'
+
+
+def test_down_server(vllm):
+    url = vllm.url
+    vllm.close()
+    out = sc.check(url, timeout=1)
+    assert out['state'] == 'down' and not out['serving']
+
+
+def test_the_gateway_program_keeps_state_between_runs(vllm, tmp_path):
+    """HAProxy runs the file once per check: busy and frozen, it passes until the bound, then fails."""
+    config = tmp_path / 'check.json'
+    config.write_text(json.dumps({'state_dir': str(tmp_path), 'stall_after': 0.3, 'probe_timeout': 0.5, 'probe_every': 60,
+                                  'api_keys': {'node1': 'sk-key'}}))
+    env = {'INFEROPS_SERVING_CHECK_CONFIG': str(config), 'HAPROXY_SERVER_NAME': 'node1'}
+    host, port = vllm.url[len('http://'):].split(':')
+    argv = ['127.0.0.1', '8080', host, port]
+    assert sc.main(argv, env) == 0 and vllm.completions == 1  # idle: probed
+    assert sc.main(argv, env) == 0 and vllm.completions == 1  # idle again within probe_every: not probed again
+    vllm.running, vllm.tokens = 1, 7
+    assert sc.main(argv, env) == 0
+    threading.Event().wait(0.4)
+    assert sc.main(argv, env) == 1  # no token for longer than stall_after
+    vllm.tokens = 8
+    assert sc.main(argv, env) == 0
+    assert json.loads((tmp_path / 'node1.json').read_text())['busy']['tokens'] == 8
