@@ -56,6 +56,12 @@ FIELDS = {
     'pcie.link.gen.current': ('pcie_link_gen_current', 'int'),
     'pcie.link.width.current': ('pcie_link_width_current', 'int'),
     'clocks_event_reasons.active': ('clocks_event_reasons_active', 'str'),
+    # For the health check (gpu_health): lifetime uncorrectable ECC errors, and the clock slowdowns that mean heat or
+    # a power brake ("Active" / "Not Active").
+    'ecc.errors.uncorrected.aggregate.total': ('ecc_errors_uncorrected_aggregate_total', 'int'),
+    'clocks_event_reasons.hw_thermal_slowdown': ('clocks_event_reasons_hw_thermal_slowdown', 'bool'),
+    'clocks_event_reasons.sw_thermal_slowdown': ('clocks_event_reasons_sw_thermal_slowdown', 'bool'),
+    'clocks_event_reasons.hw_power_brake_slowdown': ('clocks_event_reasons_hw_power_brake_slowdown', 'bool'),
 }
 
 # Always queried; every driver the collection supports knows them. If the driver rejects
@@ -70,11 +76,19 @@ CORE_FIELDS = (
 OPTIONAL_FIELDS = tuple(f for f in FIELDS if f not in CORE_FIELDS)
 
 NOT_AVAILABLE = ('[N/A]', '[Not Supported]', 'N/A', '[Unknown Error]', '[Insufficient Permissions]')
-TRUE_WORDS = ('enabled', 'yes', 'on', 'true')
-FALSE_WORDS = ('disabled', 'no', 'off', 'false')
+TRUE_WORDS = ('enabled', 'yes', 'on', 'true', 'active')
+FALSE_WORDS = ('disabled', 'no', 'off', 'false', 'not active')
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 _BAD_FIELD = re.compile(r'Field "([^"]+)" is not a valid field to query')
+# What nvidia-smi prints, instead of a GPU's row or block, for a GPU the driver cannot reach; newer drivers name
+# the index, older ones run "GPU" into the bus id:
+#   Unable to determine the device handle for GPU1: 0000:07:00.0: GPU is lost. Reboot the system to recover this GPU
+#   Unable to determine the device handle for GPU 0000:05:00.0: GPU is lost.  Reboot the system to recover this GPU
+#   Unable to determine the device handle for GPU0000:08:00.0: Unknown Error
+_LOST_GPU = re.compile(
+    r'Unable to determine the device handle for GPU ?(?:(?P<index>\d+): ?)?'
+    r'(?P<pci>[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])?: ?(?P<reason>.*?)\s*$')
 _DRIVER_DOWN = (
     "couldn't communicate with the nvidia driver",
     'no devices were found',
@@ -243,6 +257,34 @@ def classify_error(rc, stdout, stderr):
     return 'other', 'rc=%s: %s' % (rc, text.strip() or '(no output)')
 
 
+def parse_lost_gpus(text):
+    """The GPUs nvidia-smi says it cannot reach ("Unable to determine the device handle for GPU..."): a list of
+    {index (None where the driver does not say), pci_bus_id (in --query-gpu's form: 00000000:07:00.0), reason (its
+    words, e.g. "GPU is lost. Reboot the system to recover this GPU"), lost (True when the reason says the GPU is
+    lost, i.e. fell off the bus)}."""
+    lost = []
+    for line in (text or '').splitlines():
+        match = _LOST_GPU.search(line)
+        if not match:
+            continue
+        reason = re.sub(r'\s+', ' ', match.group('reason')).strip()
+        pci = match.group('pci')
+        if pci:
+            domain, rest = pci.split(':', 1)
+            pci = ('%08X:%s' % (int(domain, 16), rest)).upper()
+        lost.append({
+            'index': int(match.group('index')) if match.group('index') else None,
+            'pci_bus_id': pci,
+            'reason': reason,
+            'lost': 'gpu is lost' in reason.lower(),
+        })
+    return lost
+
+
+def _without_lost_lines(text):
+    return '\n'.join(line for line in (text or '').splitlines() if not _LOST_GPU.search(line))
+
+
 def gpu_count(run):
     """The number of GPUs, with one nvidia-smi run (``run`` as for collect())."""
     rc, out, err = run(query_gpu_args(['index']))
@@ -266,7 +308,8 @@ def attach_processes(gpus, apps):
     return gpus
 
 
-def collect(run, extra_fields=None, topology=False, processes=False, max_drops=len(OPTIONAL_FIELDS), table=False):
+def collect(run, extra_fields=None, topology=False, processes=False, max_drops=len(OPTIONAL_FIELDS), table=False,
+            lost_ok=False):
     """Gather everything with as few nvidia-smi processes as possible.
 
     ``run(args)`` runs nvidia-smi with the argument list and returns (rc, stdout, stderr).
@@ -275,13 +318,24 @@ def collect(run, extra_fields=None, topology=False, processes=False, max_drops=l
     ``extra_fields`` that it does not know raises NvidiaSmiError. Returns a dict with
     gpus, gpu_count, versions, dropped_fields, and topology and table (the plain ``nvidia-smi``
     text, as an operator reads it) when asked.
+
+    A GPU that the driver cannot reach (fallen off the bus) makes nvidia-smi print "Unable to determine the
+    device handle for GPU..." in its place and exit non-zero; that raises NvidiaSmiError (reason ``driver``)
+    unless ``lost_ok``: then the other GPUs' rows are kept and the unreachable ones are listed in
+    ``lost_gpus`` (see parse_lost_gpus()).
     """
     required = set(CORE_FIELDS) | set(extra_fields or [])
     fields = list(CORE_FIELDS) + [f for f in OPTIONAL_FIELDS if f not in CORE_FIELDS]
     fields += [f for f in (extra_fields or []) if f not in fields]
     dropped = []
+    lost = []
     while True:
         rc, out, err = run(query_gpu_args(fields))
+        if lost_ok:
+            lost = parse_lost_gpus('\n'.join((out or '', err or '')))
+            if lost:
+                out = _without_lost_lines(out)
+                break
         if rc == 0:
             break
         kind, detail = classify_error(rc, out, err)
@@ -321,6 +375,8 @@ def collect(run, extra_fields=None, topology=False, processes=False, max_drops=l
         'fields': fields,
         'dropped_fields': dropped,
     }
+    if lost_ok:
+        result['lost_gpus'] = lost
     if processes:
         rc, out, err = run(['--query-compute-apps=pid,process_name,used_memory,gpu_uuid', '--format=csv,noheader,nounits'])
         if rc != 0:

@@ -14,12 +14,30 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
 * ``-lms N`` (or ``-l N`` seconds) with ``--query-gpu``: nvidia-smi's loop mode, the rows again every
   N ms until killed, as the benchmark's GPU sampler reads them. The values are those of the capture
   taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
-  while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead.
+  while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead;
+* ``nvlink -e`` (``--errorcounters``): the NVLink error counters in nvidia-smi's format, one block per GPU
+  (``GPU 0: NAME (UUID: ...)``, then ``\t Link N: Replay Errors: 0``, ``Recovery Errors``, ``CRC Errors`` for each
+  link, a blank line after each link), as real H100 SXM hosts print it (18 links per GPU; the format as published
+  from H100 and A100 hosts). The capture host itself is a one-GPU VM, so these counters are not from the capture;
+  they are 0 unless the profile sets them.
 
-A profile (JSON in $NVIDIA_SMI_DOUBLE_PROFILE, a file path or the JSON itself) changes the
-replay the way other hosts would differ, each change named:
+A profile (JSON in $NVIDIA_SMI_DOUBLE_PROFILE, a file path or the JSON itself, else /etc/nvidia-smi-double.json)
+changes the replay the way other hosts would differ, each change named:
 ``{"gpus": 2, "set": {"ecc.errors.uncorrected.volatile.total": "3"}, "driver_version": "470.57.02",
 "cuda_version": "11.4", "unknown_fields": ["memory.reserved"], "driver_down": true}``.
+
+* ``set`` (every GPU) and ``set_gpu`` (``{"1": {field: value}}``) set any query field, the health fields
+  included: ``ecc.errors.uncorrected.aggregate.total`` (a count) and ``clocks_event_reasons.hw_thermal_slowdown``,
+  ``.sw_thermal_slowdown``, ``.hw_power_brake_slowdown`` (``Active`` / ``Not Active``). The capture's CSV lacks
+  these four; their values are those its ``nvidia-smi -q -x`` (smi_q.xml) reports: 0 and Not Active.
+* ``lost_gpus``: ``[1]``: GPU 1 has fallen off the bus. ``--query-gpu`` (not in loop mode), the plain table and
+  ``nvlink -e`` answer for the others and print, in its place, nvidia-smi's ``Unable to determine the device handle
+  for GPU1: 0000:07:00.0: GPU is lost. Reboot the system to recover this GPU``, and exit 15 (nvidia-smi's "The GPU
+  has fallen off the bus or has otherwise become inaccessible").
+* ``nvlink_links``: links per GPU (default 18, an H100 SXM); ``0`` is a GPU without NVLink: each GPU's block
+  then holds nvidia-smi's ``NVML: Unable to retrieve Nvlink information as all links are inActive`` (or the line in
+  ``nvlink_message``, e.g. ``NVML: Unable to retrieve NVLink information: Not Supported``).
+* ``nvlink_errors``: counters per GPU and link, e.g. ``{"0": {"5": {"CRC Errors": 37, "Replay Errors": 3}}}``.
 """
 
 import csv
@@ -44,6 +62,21 @@ CAPTURED_FIELDS = (
     'remapped_rows.failure,clocks.sm,clocks.mem,clocks.max.sm,fan.speed,compute_mode,'
     'pcie.link.gen.current,pcie.link.width.current,clocks_event_reasons.active').split(',')
 
+
+# Query fields the capture's CSV lacks, with the values its `nvidia-smi -q -x` (smi_q.xml, the same host and
+# moment) reports: <aggregate> uncorrectable ECC all 0; <clocks_event_reasons> hw/sw thermal and power brake
+# slowdown "Not Active".
+EXTRA_FIELDS = {
+    'ecc.errors.uncorrected.aggregate.total': '0',
+    'clocks_event_reasons.hw_thermal_slowdown': 'Not Active',
+    'clocks_event_reasons.sw_thermal_slowdown': 'Not Active',
+    'clocks_event_reasons.hw_power_brake_slowdown': 'Not Active',
+}
+KNOWN_FIELDS = tuple(CAPTURED_FIELDS) + tuple(EXTRA_FIELDS)
+GPU_IS_LOST = 'GPU is lost. Reboot the system to recover this GPU'
+RC_GPU_IS_LOST = 15
+NO_NVLINK = 'NVML: Unable to retrieve Nvlink information as all links are inActive'
+NVLINK_COUNTERS = ('Replay Errors', 'Recovery Errors', 'CRC Errors')
 
 INSTALLED_FIXTURES = '/usr/local/share/nvidia-smi-double'
 
@@ -77,6 +110,7 @@ def captured_rows(prof, units):
         lines = lines[1:]
     cells = [c.strip() for c in next(csv.reader([lines[0]]))]
     base = dict(zip(CAPTURED_FIELDS, cells))
+    base.update(EXTRA_FIELDS)
     count = int(prof.get('gpus', 1))
     rows = []
     for i in range(count):
@@ -124,13 +158,14 @@ def query_gpu(arg, fmt, prof, interval=None):
     fields = arg.split('=', 1)[1].split(',')
     unknown = set(prof.get('unknown_fields', []))
     for field in fields:
-        if field not in CAPTURED_FIELDS or field in unknown:
+        if field not in KNOWN_FIELDS or field in unknown:
             sys.stdout.write('Field "%s" is not a valid field to query.\n\n' % field)
             return 2
     units = 'nounits' not in fmt
     if interval is None:
-        write_rows(fields, captured_rows(prof, units), 'noheader' not in fmt)
-        return 0
+        rows = captured_rows(prof, units)
+        write_rows(fields, [row for row in rows if not is_lost(prof, row)], 'noheader' not in fmt)
+        return say_lost(prof, rows)
     rows = loaded_rows(prof) if prof.get('loop', 'loaded') == 'loaded' else captured_rows(prof, False)
     header = 'noheader' not in fmt
     while True:  # until killed, like nvidia-smi's loop mode
@@ -147,6 +182,44 @@ def write_rows(fields, rows, header):
         out.write(', '.join(row[f] for f in fields) + '\n')
     sys.stdout.write(out.getvalue())
     sys.stdout.flush()
+
+
+def is_lost(prof, row):
+    return int(row['index']) in [int(i) for i in prof.get('lost_gpus', [])]
+
+
+def say_lost(prof, rows):
+    """nvidia-smi's line for each GPU that fell off the bus, after what it printed for the others; the exit code."""
+    lost = [row for row in rows if is_lost(prof, row)]
+    for row in lost:
+        sys.stdout.write('Unable to determine the device handle for GPU%s: %s: %s\n' % (
+            row['index'], row['pci.bus_id'][4:], GPU_IS_LOST))
+    sys.stdout.flush()
+    return RC_GPU_IS_LOST if lost else 0
+
+
+def nvlink_errors(prof):
+    """`nvidia-smi nvlink -e`: per GPU its header, then three counters per link, a blank line after each link."""
+    rows = captured_rows(prof, units=False)
+    links = int(prof.get('nvlink_links', 18))
+    errors = prof.get('nvlink_errors', {})
+    out = []
+    for row in rows:
+        if is_lost(prof, row):
+            continue
+        out.append('GPU %s: %s (UUID: %s)\n' % (row['index'], row['name'], row['uuid']))
+        if not links:
+            out.append('\t %s\n' % prof.get('nvlink_message', NO_NVLINK))
+            continue
+        mine = errors.get(row['index'], {})
+        for link in range(links):
+            counters = mine.get(str(link), {})
+            out.extend('\t Link %d: %s: %s\n' % (link, name, counters.get(name, 0)) for name in NVLINK_COUNTERS)
+            out.extend('\t Link %d: %s: %s\n' % (link, name, value)
+                       for name, value in sorted(counters.items()) if name not in NVLINK_COUNTERS)
+            out.append('\n')
+    sys.stdout.write(''.join(out))
+    return say_lost(prof, rows)
 
 
 def compute_apps(fmt, prof):
@@ -177,7 +250,7 @@ def plain_table(prof):
     start = next(i for i, line in enumerate(lines) if line.startswith('|=')) + 1
     block = ''.join(lines[start:start + 4])
     gpus = [block.replace('|   0  ', '|   %d  ' % i, 1).replace(rows[0]['pci.bus_id'], row['pci.bus_id'], 1)
-            for i, row in enumerate(rows)]
+            for i, row in enumerate(rows) if not is_lost(prof, row)]
     return ''.join(lines[:start]) + ''.join(gpus) + ''.join(lines[start + 4:])
 
 
@@ -201,9 +274,12 @@ def main(argv):
     if argv[:1] == ['-L']:
         sys.stdout.write(read('smi_L.txt'))
         return 0
+    if argv[:1] == ['nvlink'] and ('-e' in argv or '--errorcounters' in argv):
+        return nvlink_errors(prof)
     if not argv:
+        rc = say_lost(prof, captured_rows(prof, units=False))  # the lost GPUs' lines come before the table
         sys.stdout.write(plain_table(prof))
-        return 0
+        return rc
     sys.stderr.write('nvidia-smi test double: no capture for arguments %r\n' % (argv,))
     return 2
 
