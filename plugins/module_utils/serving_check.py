@@ -28,10 +28,7 @@ import os
 import sys
 import time
 
-try:
-    from urllib.request import Request, urlopen
-except ImportError:  # pragma: no cover (Python 2)
-    from urllib2 import Request, urlopen  # noqa
+from urllib.request import ProxyHandler, Request, build_opener
 
 RUNNING = 'vllm:num_requests_running'
 WAITING = 'vllm:num_requests_waiting'
@@ -40,6 +37,9 @@ TOKENS = ('vllm:prompt_tokens_total', 'vllm:generation_tokens_total')
 STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down')
 SERVING = ('progressing', 'idle')
 DEFAULTS = {'stall_after': 30.0, 'probe_timeout': 10.0, 'probe_every': 5.0, 'timeout': 5.0}
+# Straight to the server: an http_proxy in the checker's environment must not carry a node's check
+# (and its API key) through a proxy, nor judge the proxy instead of the node.
+_OPENER = build_opener(ProxyHandler({}))
 
 
 def parse_metrics(text):
@@ -68,7 +68,7 @@ def _request(url, api_key=None, data=None, timeout=5.0):
     if api_key:
         headers['Authorization'] = 'Bearer ' + api_key
     body = json.dumps(data).encode() if data is not None else None
-    resp = urlopen(Request(url, data=body, headers=headers), timeout=timeout)
+    resp = _OPENER.open(Request(url, data=body, headers=headers), timeout=timeout)
     try:
         return resp.read().decode('utf-8', 'replace')
     finally:
@@ -192,4 +192,4 @@ def main(argv=None, environ=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    raise SystemExit(main())

@@ -107,7 +107,8 @@ def test_busy_server_whose_tokens_advance_is_progressing(vllm):
     vllm.running = 2
     ticks = iter(range(100))
 
-    def sleep(_):
+    def sleep(seconds):
+        del seconds
         vllm.tokens += 3  # the engine produces tokens between two looks
 
     out = sc.check(vllm.url, stall_after=5, clock=lambda: float(next(ticks)), sleep=sleep)
