@@ -36,7 +36,7 @@ TOKENS = ('vllm:prompt_tokens_total', 'vllm:generation_tokens_total')
 # What a check concludes. serving: progressing (busy, tokens advancing) or idle (the probe answered).
 STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down')
 SERVING = ('progressing', 'idle')
-DEFAULTS = {'stall_after': 30.0, 'probe_timeout': 10.0, 'probe_every': 5.0, 'timeout': 5.0}
+DEFAULTS = {'stall_after': 8.0, 'probe_timeout': 5.0, 'probe_every': 2.0, 'timeout': 5.0}
 # Straight to the server: an http_proxy in the checker's environment must not carry a node's check
 # (and its API key) through a proxy, nor judge the proxy instead of the node.
 _OPENER = build_opener(ProxyHandler({}))
@@ -118,30 +118,54 @@ def result(state, reason, metrics=None, probe_seconds=None):
     return out
 
 
-def check_once(base_url, kept, now, api_key=None, model=None, stall_after=30.0, probe_timeout=10.0,
-               probe_every=5.0, timeout=5.0):
-    """One look, as a periodic checker takes it: (result, what to keep for the next look)."""
+def check_once(base_url, kept, now, api_key=None, model=None, stall_after=8.0, probe_timeout=5.0,
+               probe_every=2.0, timeout=5.0):
+    """One look, as a periodic checker takes it: (result, what to keep for the next look).
+
+    Kept between looks: ``busy`` (the token count and since when it stands), ``probed`` (when a probe last
+    answered) and ``failing`` (the last failed verdict and the token count then). A failed verdict stands,
+    without a new probe, while the tokens stand still and for less than ``probe_every`` seconds: a checker
+    that needs two failures in a row (HAProxy's fall 2) gets the second at once, not one probe later."""
     try:
         metrics = sample(base_url, timeout)
     except Exception as exc:  # pylint: disable=broad-except
-        return result('down', '/metrics did not answer: %s' % _why(exc, timeout)), kept
+        return result('down', '/metrics did not answer: %s' % _why(exc, timeout)), dict(kept, busy=None, failing=None)
+    failing = kept.get('failing')
+    if failing and metrics['tokens'] == failing['tokens'] and now - failing['at'] < probe_every:
+        return result(failing['state'], 'still: %s' % failing['reason'], metrics), kept
+    kept = dict(kept, failing=None)
     if metrics['running'] or metrics['waiting']:
         busy, stalled = judge(kept.get('busy'), metrics, now, stall_after)
         kept = dict(kept, busy=busy)
         if stalled:
-            return result('stalled', '%d requests running, %d waiting, and no token produced for %.0fs (bound %gs)' % (
-                metrics['running'], metrics['waiting'], now - busy['since'], stall_after), metrics), kept
+            out = result('stalled', '%d requests running, %d waiting, and no token produced for %.0fs (bound %gs)' % (
+                metrics['running'], metrics['waiting'], now - busy['since'], stall_after), metrics)
+            return out, dict(kept, failing=_failing(out, metrics, now))
         return result('progressing', 'tokens advancing', metrics), kept
     kept = dict(kept, busy=None)
     if kept.get('probed') is not None and now - kept['probed'] < probe_every:
         return result('idle', 'idle; answered a probe %.0fs ago' % (now - kept['probed']), metrics), kept
     ok, seconds, why = probe(base_url, api_key, model, probe_timeout)
-    if not ok:
-        return result('unresponsive', 'idle, and a one-token completion failed: %s' % why, metrics, seconds), dict(kept, probed=None)
-    return result('idle', 'idle; a one-token completion answered in %.2fs' % seconds, metrics, seconds), dict(kept, probed=time.time())
+    if ok:
+        return result('idle', 'idle; a one-token completion answered in %.2fs' % seconds, metrics, seconds), dict(kept, probed=time.time())
+    # No answer: a hung engine, or a slow one (other requests came in meanwhile). Tokens produced while the probe
+    # waited say the engine works.
+    try:
+        after = sample(base_url, timeout)
+    except Exception:  # pylint: disable=broad-except
+        after = metrics
+    if after['tokens'] != metrics['tokens']:
+        return result('progressing', 'a one-token completion failed (%s), but the engine produced %d tokens meanwhile' % (
+            why, after['tokens'] - metrics['tokens']), after, seconds), dict(kept, probed=None)
+    out = result('unresponsive', 'idle, and a one-token completion failed: %s' % why, after, seconds)
+    return out, dict(kept, probed=None, failing=_failing(out, after, time.time()))
 
 
-def check(base_url, api_key=None, model=None, stall_after=30.0, probe_timeout=10.0, timeout=5.0, interval=1.0,
+def _failing(out, metrics, now):
+    return {'state': out['state'], 'reason': out['reason'], 'tokens': metrics['tokens'], 'at': now}
+
+
+def check(base_url, api_key=None, model=None, stall_after=8.0, probe_timeout=5.0, timeout=5.0, interval=1.0,
           clock=time.time, sleep=time.sleep):
     """A playbook's question, answered on the spot: looks until the answer is known.
 
@@ -150,7 +174,7 @@ def check(base_url, api_key=None, model=None, stall_after=30.0, probe_timeout=10
     kept, first = {}, None
     while True:
         out, kept = check_once(base_url, kept, clock(), api_key, model, stall_after, probe_timeout, 0, timeout)
-        if out['state'] != 'progressing':
+        if out['state'] != 'progressing' or kept.get('busy') is None:  # known, or tokens came while a probe waited
             return out
         if first is None:
             first = kept['busy']['since']

@@ -37,13 +37,19 @@ options:
     description: The served model name for the probe; by default the first of C(/v1/models).
     type: str
   stall_after:
-    description: Seconds a busy server may produce no token before it is called stalled.
+    description:
+      - Seconds a busy server may produce no token before it is called stalled.
+      - vLLM counts a prompt's tokens when its first token comes out, so a server whose only request is a long prefill
+        shows none until the prefill ends; keep this above the longest time to first token the server sees (the bench
+        report's max TTFT).
     type: float
-    default: 30
+    default: 8
   probe_timeout:
-    description: Seconds an idle server has to answer the one-token completion.
+    description:
+      - Seconds an idle server has to answer the one-token completion. When it does not, but the server produced tokens
+        for other requests meanwhile, it is slow, not hung, and called V(progressing).
     type: float
-    default: 10
+    default: 5
   timeout:
     description: Seconds to wait for C(/metrics).
     type: float
@@ -61,7 +67,7 @@ EXAMPLES = r"""
   inferops.gpu_inference.vllm_health:
     url: http://127.0.0.1:8000
     api_key: "{{ vllm_server_api_key }}"
-    stall_after: 30
+    stall_after: 8
   register: serving
 
 - name: Say why not
@@ -116,8 +122,8 @@ def main():
             url=dict(type='str', default='http://127.0.0.1:8000'),
             api_key=dict(type='str', no_log=True),
             model=dict(type='str'),
-            stall_after=dict(type='float', default=30),
-            probe_timeout=dict(type='float', default=10),
+            stall_after=dict(type='float', default=8),
+            probe_timeout=dict(type='float', default=5),
             timeout=dict(type='float', default=5),
             interval=dict(type='float', default=1),
         ),

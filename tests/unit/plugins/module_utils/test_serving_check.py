@@ -20,6 +20,7 @@ class FakeVllm(object):
 
     def __init__(self):
         self.running, self.waiting, self.tokens, self.hang, self.completions = 0, 0, 0, threading.Event(), 0
+        self.slow = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +50,10 @@ class FakeVllm(object):
                 fake.completions += 1
                 if fake.hang.is_set():
                     threading.Event().wait(5)  # a stopped engine: no answer until the client gives up
+                    return
+                if fake.slow:
+                    fake.tokens += fake.slow  # a slow engine: other requests' tokens come out while this one waits
+                    threading.Event().wait(5)
                     return
                 self.reply(json.dumps({'choices': [{'text': ' x'}]}))
 
@@ -147,3 +152,35 @@ def test_the_gateway_program_keeps_state_between_runs(vllm, tmp_path):
     vllm.tokens = 8
     assert sc.main(argv, env) == 0
     assert json.loads((tmp_path / 'node1.json').read_text())['busy']['tokens'] == 8
+
+
+def test_a_slow_engine_that_produces_tokens_while_the_probe_waits_is_not_hung(vllm):
+    vllm.slow = 12
+    out = sc.check(vllm.url, probe_timeout=0.5)
+    assert out['state'] == 'progressing' and out['serving']
+    assert 'produced 12 tokens meanwhile' in out['reason']
+
+
+def test_a_failed_verdict_stands_without_a_new_probe_while_nothing_moves(vllm):
+    """HAProxy's fall 2: the second failure comes at the next check, not one probe timeout later."""
+    vllm.hang.set()
+    out, kept = sc.check_once(vllm.url, {}, 100.0, probe_timeout=0.3, probe_every=2)
+    assert out['state'] == 'unresponsive' and vllm.completions == 1
+    out, kept = sc.check_once(vllm.url, kept, kept['failing']['at'] + 1, probe_timeout=0.3, probe_every=2)
+    assert out['state'] == 'unresponsive' and out['reason'].startswith('still: ') and vllm.completions == 1
+    # after probe_every, or once tokens move, it looks again: a recovered engine passes
+    vllm.hang.clear()
+    out, kept = sc.check_once(vllm.url, kept, kept['failing']['at'] + 2.5, probe_timeout=0.3, probe_every=2)
+    assert out['state'] == 'idle' and vllm.completions == 2 and kept['failing'] is None
+
+
+def test_defaults_leave_a_hung_node_out_within_10_seconds():
+    """The gateway's worst case with the defaults, HAProxy checking every second, two failures in a row.
+
+    Busy: the last token at t=0, the stall seen at the first check after stall_after, the second failure one check
+    later. Idle: the last answered probe up to probe_every ago, the next check one interval later, the probe's
+    timeout, the second failure one check later (the verdict stands)."""
+    d, inter = sc.DEFAULTS, 1.0
+    busy = d['stall_after'] + inter + inter
+    idle = d['probe_every'] + inter + d['probe_timeout'] + inter
+    assert max(busy, idle) <= 10
