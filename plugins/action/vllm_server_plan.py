@@ -22,7 +22,8 @@ from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import serv
 
 PROBE = 'inferops.gpu_inference.vllm_probe'
 # Read besides the settings of the spec (server_spec.SETTINGS).
-MORE = ('vllm_server_nvidia_smi', 'vllm_server_evidence_dir')
+MORE = ('vllm_server_nvidia_smi', 'vllm_server_evidence_dir', 'vllm_server_replace')
+REPLACE = ('changed', 'always')
 
 
 def _failure(host, problems):
@@ -48,6 +49,10 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=_failure(host, problems))
             return result
         more = server_plan.template_vars([name for name in MORE if name in task_vars], task_vars, self._loader, self._templar)
+        replace = more.get('vllm_server_replace') or 'changed'
+        if replace not in REPLACE:
+            result.update(failed=True, msg=_failure(host, ['vllm_server_replace=%r: must be one of %s' % (replace, ', '.join(REPLACE))]))
+            return result
         signature = server_spec.model_source_signature(settings['vllm_server_model_source'])
         spec = server_plan.build(settings, None, signature)
 
@@ -74,7 +79,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=_failure(host, problems))
             return result
 
-        needs_deploy = server_plan.needs_deploy(spec, probe)
+        needs_deploy = replace == 'always' or server_plan.needs_deploy(spec, probe)
         facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy}
         if args['record']:
             # Nothing left to do for this run: the server is left as it is, answers, was not restarted, and no

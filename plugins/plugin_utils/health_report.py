@@ -11,9 +11,12 @@ __metaclass__ = type
 FACT = 'inferops_health'
 
 
-def node_health(serving, gpu):
-    """One node's verdict from what vllm_health and gpu_health returned (either may be missing)."""
+def node_health(serving, gpu, heal=None):
+    """One node's verdict from what vllm_health and gpu_health returned (either may be missing), and, when
+    health.yml healed it (health_heal), how that went: serving is then what the node said after."""
     causes = []
+    if heal and heal.get('outcome') == 'failed':
+        causes.append('heal failed: %s' % heal.get('message'))
     if serving is None:
         causes.append('server: not looked at (the host was unreachable or failed before)')
     elif not serving.get('serving'):
@@ -31,6 +34,7 @@ def node_health(serving, gpu):
             'state', 'serving', 'reason', 'running', 'waiting', 'tokens', 'probe_seconds') if k in serving),
         'gpu_faults': gpu_faults,
         'causes': causes,
+        'heal': heal,
     }
 
 
@@ -38,7 +42,7 @@ def health_fleet_report(hosts, hostvars):
     nodes = {}
     for host in hosts:
         fact = hostvars[host].get(FACT) or {}
-        nodes[host] = node_health(fact.get('serving'), fact.get('gpu'))
+        nodes[host] = node_health(fact.get('serving'), fact.get('gpu'), fact.get('heal'))
     sick = sorted(h for h, n in nodes.items() if not n['healthy'])
     warned = sorted(h for h, n in nodes.items() if n['healthy'] and n['gpu_faults'])
     return {'summary': {'hosts': len(nodes), 'sick': sick, 'warned': warned,
@@ -62,6 +66,8 @@ def health_markdown(report):
         serving = node['serving'] or {}
         gpu = ', '.join('%s %s' % (f['check'], f['status']) for f in node['gpu_faults']) or 'ok'
         why = '; '.join(node['causes']) or serving.get('reason') or ''
+        if node.get('heal') and node['heal'].get('outcome') != 'failed':
+            why = 'healed (server %s); %s' % (node['heal'].get('outcome'), why)
         lines.append('| %s | %s | %s | %s | %s |' % (
             _cell(host), 'SICK' if not node['healthy'] else 'healthy', _cell(serving.get('state', 'unknown')), _cell(gpu), _cell(why)))
     warnings = [(h, f) for h in order for f in report['hosts'][h]['gpu_faults'] if f['status'] == 'warn']

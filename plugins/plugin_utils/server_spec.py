@@ -56,6 +56,7 @@ NOT_THE_SERVER = {
     'vllm_server_smoke_temperature': 'the health gate, after the start',
     'vllm_server_smoke_sequential': 'the health gate, after the start',
     'vllm_server_perf_gate': 'the canary gate, after the start',
+    'vllm_server_replace': 'whether to replace a server, not what runs',
     'vllm_server_gateways': 'where the node is drained, not what runs',
     'vllm_server_evidence_dir': 'evidence on the controller',
     'vllm_server_collect_env': 'evidence on the controller',

@@ -148,6 +148,19 @@ def test_the_decision(says, needs_deploy, done):
     assert sorted(plain['ansible_facts']) == ['_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
 
 
+def test_replace_always_replaces_the_same_server_and_a_bad_value_is_named_before_the_node_is_read():
+    """health.yml's heal mode: a server that runs what it should, but does not serve (a hung engine)."""
+    variables = host_vars(vllm_server_replace='always')
+    spec = lookup_spec(variables)
+    result, dummy = plan(variables, node_says(spec, gpu_count=1), args={'record': True})
+    assert not result.get('failed'), result.get('msg')
+    assert result['ansible_facts']['_vllm_server_needs_deploy'] is True and result['ansible_facts']['_vllm_server_done'] is False
+    assert lookup_spec(host_vars())['fingerprint'] == spec['fingerprint']  # not a setting of what runs
+    result, calls = plan(host_vars(vllm_server_replace='sometimes'), node_says(spec))
+    assert result['failed'] and calls == []
+    assert result['msg'] == "Invalid vllm_server settings for gpu-a: vllm_server_replace='sometimes': must be one of changed, always"
+
+
 def test_evidence_to_save_leaves_something_to_do_except_in_check_mode():
     variables = host_vars(vllm_server_evidence_dir='/tmp/evidence')
     spec = lookup_spec(variables)
