@@ -4,7 +4,8 @@ virtualenv - tests/bed/build_monitoring_image.sh); a GPU node (a container of in
 reports Xid 79 on its GPU 1. Then, with no person involved: Prometheus scrapes the node and fires GpuXidError for it,
 Alertmanager delivers it to the rulebook's source, the rulebook (extensions/eda/rulebooks/heal.yml) runs
 playbooks/health.yml for that node over SSH, and that playbook's report (health-latest/report.json) names the node
-sick, with the Xid. A second run of monitoring.yml changes nothing.
+sick, with the Xid. When the Xid's series goes, the alert resolves and the rulebook runs the playbook again. A second
+run of monitoring.yml changes nothing.
 
 What stands in for what cannot exist here (each named so): the node's GPUs - nvidia-smi is the nvidia-smi double
 (2 GPUs), its kernel log the kernel log double replaying an Xid 79 of GPU 1, its dcgm-exporter the dcgm-exporter
@@ -34,7 +35,8 @@ API_KEY = 'sk-monitoring-canary-5e4d3c2b1a'  # the node's vLLM API key: carried 
 EDA_DIR = '/opt/inferops-eda'
 # The dcgm-exporter double, with the Xid gauge of GPU 1 at 79 (the double reports 0 for every GPU).
 DCGM_XID = """
-import runpy, sys
+import os, runpy, sys
+open('/tmp/dcgm-exporter-double.pid', 'w').write(str(os.getpid()))
 double = runpy.run_path('/opt/doubles/dcgm_exporter_double.py')
 plain = double['render']
 def render(gpus, omit):
@@ -174,10 +176,24 @@ def test_an_xid_alert_runs_the_health_playbook_for_the_node(bed):
     assert NODE in report.get('sick', [NODE]) and host['causes'], host
     assert API_KEY not in log
 
+    # The Xid's series goes (the dcgm-exporter double stopped, by its pid): the alert resolves, Alertmanager sends
+    # that, and the rulebook runs the health playbook again (a node well again would be put back; this one is not).
+    first = in_monitor(bed, 'readlink', EDA_DIR + '/reports/health-latest').strip()
+    docker('exec', bed['node'], 'sh', '-c', 'kill "$(cat /tmp/dcgm-exporter-double.pid)"')
+    wait_for('GpuXidError resolved in Prometheus', lambda: not [
+        a for a in get_json(prometheus + '/api/v1/alerts')['data']['alerts'] if a['labels']['alertname'] == 'GpuXidError'], 30)
+    again = wait_for('a second health report', lambda: (in_monitor(bed, 'readlink', EDA_DIR + '/reports/health-latest').strip()
+                                                        not in ('', first)) and in_monitor(bed, 'cat', report_path), 90, 2)
+    log = in_monitor(bed, 'cat', EDA_DIR + '/rulebook.log')
+    assert "'status': 'resolved'" in log or '"status": "resolved"' in log, log[-3000:]
+    assert list(json.loads(again)['hosts']) == [NODE]
+    resolved_at = time.time() - started
+
     # A second run changes nothing.
     rc, out = monitoring_playbook(bed)
     assert rc == 0 and 'changed=0' in out, out[-4000:]
-    print('\nmonitoring: set up %.0fs; alert to report %.0fs; total %.0fs' % (set_up, healed - set_up, time.time() - started))
+    print('\nmonitoring: set up %.0fs; alert to report %.0fs; resolved to report %.0fs; total %.0fs'
+          % (set_up, healed - set_up, resolved_at - healed, time.time() - started))
 
 
 def test_bad_settings_are_refused_before_any_change(tmp_path):
