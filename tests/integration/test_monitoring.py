@@ -225,6 +225,7 @@ def test_bad_settings_are_refused_before_any_change(tmp_path):
                   "vllm_monitoring_nodes entry 3 (n1): address='evil\\naddress'; expected an IP address or a DNS name",
                   "vllm_monitoring_nodes entry 3 (n1): port='70000'; expected a port from 1 to 65535",
                   'vllm_monitoring_nodes names a node twice: node-a',
+                  'vllm_monitoring_nodes names node-z, n1, not in vllm_monitoring_eda_hosts (node-a): the rulebook could not run',
                   'vllm_monitoring_prometheus_port=9090, vllm_monitoring_alertmanager_port=9090',
                   "vllm_monitoring_scrape_interval='5 seconds'; expected a Prometheus duration",
                   "vllm_monitoring_group_wait='0s'",
