@@ -15,6 +15,7 @@ address; every process listens there only.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -236,4 +237,32 @@ def test_bad_settings_are_refused_before_any_change(tmp_path):
         assert words in out, words
     assert token not in out and 'not-a-key-canary' not in out
     assert 'Find whether systemd runs this host' not in out  # stopped at the validation, before the first step after it
+    assert not os.path.exists(eda_dir)
+
+
+def test_check_mode_on_a_new_host_says_what_it_would_do_and_changes_nothing(tmp_path):
+    """Check mode on a host that has none of it (this machine, a local connection): the run passes, reports the
+    packages, files and virtualenv it would install or write, and none of them exists afterwards."""
+    inventory = {'all': {'children': {
+        'monitoring': {'hosts': {'monitor': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}},
+        'gpu_nodes': {'hosts': {'node-a': {'ansible_host': '127.0.0.9', 'vllm_server_port': 18000}}}}}}
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    eda_dir = str(tmp_path / 'eda')
+    (tmp_path / 'settings.json').write_text(json.dumps({'vllm_monitoring_eda_dir': eda_dir, 'vllm_monitoring_listen_address': '127.0.0.73'}))
+    watched = ['/etc/prometheus/prometheus.yml', '/etc/prometheus/alertmanager.yml', '/etc/prometheus/rules/inferops-alerts.yml',
+               '/etc/supervisor/conf.d/inferops-monitoring.conf', '/etc/default/prometheus', '/usr/bin/prometheus']
+    before = dict((path, os.path.exists(path)) for path in watched)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'))
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'), '--check',
+                           '-e', '@' + str(tmp_path / 'settings.json'), os.path.join(ROOT, 'playbooks', 'monitoring.yml')],
+                          capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    would = ['Install ansible-rulebook', "Write the rulebook's inventory", "Write the rulebook's variables"]
+    would += ['Write the scrape configuration'] if not before['/etc/prometheus/prometheus.yml'] else []
+    would += ['Install the packages'] if not before['/usr/bin/prometheus'] else []
+    for task in would:
+        assert re.search(r'TASK \[[^]]*%s[^]]*\][^\n]*\nchanged: \[monitor\]' % re.escape(task), out), task
+    assert dict((path, os.path.exists(path)) for path in watched) == before
     assert not os.path.exists(eda_dir)
