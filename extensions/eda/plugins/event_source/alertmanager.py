@@ -26,6 +26,8 @@ Arguments (``args``, templated by ansible-rulebook, so numbers may arrive as str
 * ``port``: the port (default ``5001``);
 * ``path``: the webhook's path (default ``/alerts``);
 * ``node_label``: the alert label that names the node's inventory host (default ``node``);
+* ``nodes``: the inventory hosts an alert may name (the role writes the nodes Prometheus scrapes); an alert naming
+  another is refused with 400. Empty: any name that is a host name;
 * ``token``: when set, a request must carry ``Authorization: Bearer <token>`` (Alertmanager's
   ``http_config.authorization``), else it is refused with 401;
 * ``max_body``: the largest payload accepted, in bytes (default 4 MiB; Alertmanager truncates its alerts far below).
@@ -42,12 +44,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
 import asyncio
 import json
 import logging
+import re
 
 LOG = logging.getLogger('inferops.gpu_inference.alertmanager')
 STATUSES = ('firing', 'resolved')
+# The node label becomes a playbook's host selection and an extra variable, which Ansible templates: an inventory host
+# name only (no pattern, no comma, no space, no template).
+NODE_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$')
 REASONS = {200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed',
            408: 'Request Timeout', 411: 'Length Required', 413: 'Payload Too Large'}
 _ALERT_KEYS = ('status', 'labels', 'annotations', 'startsAt', 'endsAt', 'generatorURL', 'fingerprint')
@@ -70,7 +77,7 @@ def _labels(value, where):
     return value
 
 
-def events_of(payload, path='/alerts', node_label='node'):
+def events_of(payload, path='/alerts', node_label='node', nodes=()):
     """The events of one Alertmanager webhook payload (version 4); BadRequest when it is not one."""
     if not isinstance(payload, dict):
         raise BadRequest(400, 'the payload is not a JSON object')
@@ -91,6 +98,12 @@ def events_of(payload, path='/alerts', node_label='node'):
         event = {'alert': dict((key, alert[key]) for key in _ALERT_KEYS if key in alert),
                  'alertmanager': group, 'meta': {'endpoint': path}}
         node = labels.get(node_label)
+        if node and not NODE_NAME.match(node):
+            raise BadRequest(400, 'alert %d\'s %s label %r is not an inventory host name (letters, digits, _ . -)' % (
+                index, node_label, node[:80]))
+        if node and nodes and node not in nodes:
+            raise BadRequest(400, 'alert %d\'s %s label %r is none of the nodes this rulebook acts on (%s)' % (
+                index, node_label, node, ', '.join(sorted(nodes))))
         if node:
             event['node'] = node
             event['meta']['hosts'] = [node]
@@ -159,7 +172,7 @@ def make_handler(queue, settings):
                     payload = json.loads(body.decode('utf-8'))
                 except ValueError as exc:
                     raise BadRequest(400, 'the body is not JSON: %s' % exc)
-                events = events_of(payload, settings['path'], settings['node_label'])
+                events = events_of(payload, settings['path'], settings['node_label'], settings['nodes'])
             except asyncio.TimeoutError:
                 raise BadRequest(408, 'the request was not read within %ss' % settings['timeout'])
             except asyncio.IncompleteReadError:
@@ -199,6 +212,15 @@ def settings_of(args):
         if not low <= value <= high:
             raise ValueError('alertmanager source: %s=%d is out of range (%d to %d)' % (name, value, low, high))
         settings[name] = value
+    nodes = args.get('nodes') or []
+    if isinstance(nodes, str):  # a template rendered as text: "['a', 'b']" or "a, b"
+        try:
+            nodes = ast.literal_eval(nodes) if nodes.strip().startswith('[') else [n.strip() for n in nodes.split(',') if n.strip()]
+        except (ValueError, SyntaxError):
+            raise ValueError('alertmanager source: nodes=%r must be a list of inventory host names' % (nodes,))
+    if not isinstance(nodes, list) or not all(isinstance(n, str) and NODE_NAME.match(n) for n in nodes):
+        raise ValueError('alertmanager source: nodes=%r must be a list of inventory host names' % (nodes,))
+    settings['nodes'] = frozenset(nodes)
     if not settings['path'].startswith('/'):
         raise ValueError('alertmanager source: path=%r must start with /' % settings['path'])
     return settings

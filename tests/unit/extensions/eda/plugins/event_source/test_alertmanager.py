@@ -164,3 +164,26 @@ def test_an_alert_without_the_node_label_has_no_hosts(source):
 def test_bad_arguments_are_named(args, words):
     with pytest.raises(ValueError, match=words):
         PLUGIN['settings_of'](args)
+
+
+@pytest.mark.parametrize('node, words', [
+    ("{{ lookup('pipe', 'id') }}", 'is not an inventory host name'),  # Ansible would template the extra variable
+    ('gpu_nodes,!gpu-a', 'is not an inventory host name'),           # a host pattern, not a host
+    ('gpu-z', 'is none of the nodes this rulebook acts on (gpu-a, gpu-b)'),
+])
+@pytest.mark.parametrize('source', [{'nodes': ['gpu-a', 'gpu-b']}], indirect=True)
+def test_a_node_label_that_is_not_one_of_the_nodes_is_refused_and_makes_no_event(source, caplog, node, words):
+    """The label becomes the playbook's hosts and an extra variable: whoever can reach the webhook must not choose."""
+    payload = json.loads(fixture('webhook-v4-firing.json'))
+    payload['alerts'][0]['labels']['node'] = node
+    with caplog.at_level(logging.WARNING):
+        status, answer = source.request('POST', '/alerts', json.dumps(payload).encode())
+    assert status == 400 and words in answer['error'] and source.events == []
+    assert words in caplog.text
+
+
+def test_the_nodes_argument_is_checked():
+    with pytest.raises(ValueError, match="nodes=.* must be a list of inventory host names"):
+        PLUGIN['settings_of']({'nodes': ['ok', 'no pattern*']})
+    assert PLUGIN['settings_of']({'nodes': 'gpu-a, gpu-b'})['nodes'] == frozenset(['gpu-a', 'gpu-b'])
+    assert PLUGIN['settings_of']({'nodes': "['gpu-a', 'gpu-b']"})['nodes'] == frozenset(['gpu-a', 'gpu-b'])
