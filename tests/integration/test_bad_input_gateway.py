@@ -119,3 +119,15 @@ def test_check_mode_checks_the_configuration_with_haproxy(tmp_path):
                             case_dir, None)
     assert badinput.files_under(case_dir) == []
     assert cfg_check_files() <= before, 'the temporary configuration was left behind'
+
+
+def test_the_serving_check_turned_off_on_the_command_line_as_users_type_it(tmp_path):
+    """-e vllm_gateway_serving_check=false arrives as the text 'false' (it failed the role's conditional, and a template
+    testing the text would have kept the external check): the configuration checks /health, with no fallback backend."""
+    case_dir, rc, out = run(tmp_path, {}, {'ansible_host': '127.0.0.1'},
+                            options=('--check', '--diff', '-e', 'vllm_gateway_serving_check=false'))
+    assert rc == 0, out[-4000:]
+    assert 'option httpchk GET /health' in out and 'external-check' not in out and 'vllm_fallback' not in out, out[-4000:]
+    case_dir, rc, out = run(tmp_path / 'on', {}, {'ansible_host': '127.0.0.1'}, options=('--check', '--diff', '-e', 'vllm_gateway_fallback=no'))
+    assert rc == 0, out[-4000:]
+    assert 'option external-check' in out and 'vllm_fallback' not in out, out[-4000:]
