@@ -36,7 +36,7 @@ TOKENS = ('vllm:prompt_tokens_total', 'vllm:generation_tokens_total')
 # What a check concludes. serving: progressing (busy, tokens advancing) or idle (the probe answered).
 STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down')
 SERVING = ('progressing', 'idle')
-DEFAULTS = {'stall_after': 8.0, 'probe_timeout': 5.0, 'probe_every': 2.0, 'timeout': 5.0}
+DEFAULTS = {'stall_after': 7.0, 'probe_timeout': 5.0, 'probe_every': 2.0, 'timeout': 5.0}
 # Straight to the server: an http_proxy in the checker's environment must not carry a node's check
 # (and its API key) through a proxy, nor judge the proxy instead of the node.
 _OPENER = build_opener(ProxyHandler({}))
@@ -118,7 +118,7 @@ def result(state, reason, metrics=None, probe_seconds=None):
     return out
 
 
-def check_once(base_url, kept, now, api_key=None, model=None, stall_after=8.0, probe_timeout=5.0,
+def check_once(base_url, kept, now, api_key=None, model=None, stall_after=7.0, probe_timeout=5.0,
                probe_every=2.0, timeout=5.0):
     """One look, as a periodic checker takes it: (result, what to keep for the next look).
 
@@ -165,7 +165,7 @@ def _failing(out, metrics, now):
     return {'state': out['state'], 'reason': out['reason'], 'tokens': metrics['tokens'], 'at': now}
 
 
-def check(base_url, api_key=None, model=None, stall_after=8.0, probe_timeout=5.0, timeout=5.0, interval=1.0,
+def check(base_url, api_key=None, model=None, stall_after=7.0, probe_timeout=5.0, timeout=5.0, interval=1.0,
           clock=time.time, sleep=time.sleep):
     """A playbook's question, answered on the spot: looks until the answer is known.
 

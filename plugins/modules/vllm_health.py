@@ -43,7 +43,7 @@ options:
         shows none until the prefill ends; keep this above the longest time to first token the server sees (the bench
         report's max TTFT).
     type: float
-    default: 8
+    default: 7
   probe_timeout:
     description:
       - Seconds an idle server has to answer the one-token completion. When it does not, but the server produced tokens
@@ -67,7 +67,7 @@ EXAMPLES = r"""
   inferops.gpu_inference.vllm_health:
     url: http://127.0.0.1:8000
     api_key: "{{ vllm_server_api_key }}"
-    stall_after: 8
+    stall_after: 7
   register: serving
 
 - name: Say why not
@@ -122,7 +122,7 @@ def main():
             url=dict(type='str', default='http://127.0.0.1:8000'),
             api_key=dict(type='str', no_log=True),
             model=dict(type='str'),
-            stall_after=dict(type='float', default=8),
+            stall_after=dict(type='float', default=7),
             probe_timeout=dict(type='float', default=5),
             timeout=dict(type='float', default=5),
             interval=dict(type='float', default=1),
