@@ -11,6 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
+export INFEROPS_MOLECULE_LOGS=$results
 trap 'rm -rf "$results"' EXIT
 
 stage() {
@@ -59,4 +60,10 @@ for name in unit integration lint sanity galaxy versions-2.20 versions-2.18 vers
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"
 done
 printf '%-14s %-7s %5ss\n' total '' "$SECONDS"
+# A failed Molecule scenario's failing tasks, again (its log's end is only the destroy sequence).
+for log in "$INFEROPS_MOLECULE_LOGS"/inferops-molecule-*.failed; do
+  [ -f "$log" ] || continue
+  printf '\n===== %s: its failing tasks =====\n' "$(basename "$log" .failed)"
+  grep -a -A 14 'fatal: \[' "$log" | grep -av '^ *$' | cut -c1-1500 | tail -60
+done
 exit $failed
