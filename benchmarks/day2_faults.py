@@ -3,7 +3,7 @@
 
 On the CPU bed: two real vLLM CPU servers behind the collection's gateway (role vllm_gateway, Debian's HAProxy in
 the bed's gateway container, its serving check with the role's defaults: checks every second, two failures in a
-row, a busy node must produce a token within 8 s, an idle one answer a one-token completion within 5 s, asked at
+row, a busy node must produce a token within 7 s, an idle one answer a one-token completion within 5 s, asked at
 most every 2 s), and a real client sending completions through the gateway (tests/rollout/gateway_client.py,
 --workers at a time). Per fault class, --rounds times, on node A:
 

@@ -64,6 +64,6 @@ printf '%-14s %-7s %5ss\n' total '' "$SECONDS"
 for log in "$INFEROPS_MOLECULE_LOGS"/inferops-molecule-*.failed; do
   [ -f "$log" ] || continue
   printf '\n===== %s: its failing tasks =====\n' "$(basename "$log" .failed)"
-  grep -a -A 14 'fatal: \[' "$log" | grep -av '^ *$' | cut -c1-1500 | tail -60
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -a -A 14 'fatal: \[' | grep -av '^[ │]*$' | cut -c1-1500 | tail -60
 done
 exit $failed

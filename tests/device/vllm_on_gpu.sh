@@ -7,7 +7,7 @@
 # Needs, on the GPU machine: the vLLM 0.26.0 bundle unpacked by shared/tools/gpu-vllm/on_device.sh
 # (/tmp/site: vllm, ansible-core, supervisor), and the bed's tiny model carried in .gpu-model/.
 # Brought over as README.md ("On real GPU hosts") says; then, in the last call:
-#   . .gpu/on_device.sh && tests/device/vllm_on_gpu.sh [stage ...]     stages: preflight deploy bench (default: all)
+#   . .gpu/on_device.sh && tests/device/vllm_on_gpu.sh [stage ...]     stages: preflight deploy bench health (default: all)
 # Writes under $OUT (or ./device-out): log.txt (everything printed) and results.tgz (reports,
 # evidence, the server's start-up log, the playbooks' output).
 set -uo pipefail
@@ -16,7 +16,7 @@ out=${OUT:-$PWD/device-out}
 keep=/tmp/inferops-gpu-run
 mkdir -p "$out" "$keep"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(preflight deploy bench)
+[ ${#stages[@]} -gt 0 ] || stages=(preflight deploy bench health)
 command -v vllm >/dev/null || { echo "vllm is not on PATH: source .gpu/on_device.sh first" >&2; exit 1; }
 mkdir -p /tmp/gpu-model && cp -r .gpu-model/tiny-llama /tmp/gpu-model/
 mkdir -p /tmp/ac/ansible_collections/inferops
@@ -48,6 +48,13 @@ run_stage() {
     bench)
       ansible-playbook -i $inv playbooks/bench.yml | tee "$keep/bench.log" || rc=1
       cat "$keep"/reports/bench-latest/summary.md 2>/dev/null ;;
+    health)
+      # Day 2 on a real GPU: health.yml (serving? the GPU's health from the real nvidia-smi -q and kernel log),
+      # then the gateway's serving check against the server: its cost on the node, a hung engine's time to DOWN.
+      ansible-playbook -i $inv playbooks/health.yml | tee "$keep/health.log" || rc=1
+      cat "$keep"/reports/health-latest/report.json 2>/dev/null | head -c 4000; echo
+      pid=$(pgrep -of 'vllm serve') || { echo "no vllm serve process"; rc=1; return; }
+      python3 benchmarks/serving_check_cost.py --url http://127.0.0.1:8000 --pid "$pid" --window 60 || rc=1 ;;
   esac
   echo "===== $1 done in $((SECONDS - t0)) s (rc so far $rc)"
 }

@@ -4,6 +4,7 @@ The metrics text is a capture of the real vLLM 0.32 CPU build (tests/bed's image
 stand-in made here (FakeVllm: /metrics and /v1/completions, which can be made to hang as a stopped engine does).
 """
 import json
+import socket
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +21,7 @@ class FakeVllm(object):
 
     def __init__(self):
         self.running, self.waiting, self.tokens, self.hang, self.completions = 0, 0, 0, threading.Event(), 0
-        self.slow = 0
+        self.slow, self.key = 0, None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,6 +48,12 @@ class FakeVllm(object):
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                if fake.key and self.headers.get('Authorization') != 'Bearer ' + fake.key:
+                    self.send_response(401)
+                    self.send_header('Content-Length', '25')
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "Unauthorized"}')
+                    return
                 fake.completions += 1
                 if fake.hang.is_set():
                     threading.Event().wait(5)  # a stopped engine: no answer until the client gives up
@@ -185,3 +192,25 @@ def test_defaults_leave_a_hung_node_out_within_10_seconds():
     busy = inter + d['stall_after'] + inter + inter
     idle = d['probe_every'] + inter + d['probe_timeout'] + inter
     assert max(busy, idle) <= 10
+
+
+def test_the_probe_sends_the_key_straight_to_the_node_and_names_a_refusal(vllm, monkeypatch):
+    # A proxy in the environment that does not exist: the check must not use it.
+    monkeypatch.setenv('http_proxy', 'http://127.0.0.1:9')
+    monkeypatch.setenv('HTTP_PROXY', 'http://127.0.0.1:9')
+    vllm.key = 'sk-right'
+    assert sc.probe(vllm.url, 'sk-right', 'm', 2)[0]
+    ok, _seconds, why = sc.probe(vllm.url, 'sk-wrong', 'm', 2)
+    assert not ok and why.startswith('HTTP 401') and 'Unauthorized' in why, why
+
+
+def test_an_ipv6_node_address_is_reached(vllm):
+    port = vllm.url.rsplit(':', 1)[1]
+    try:
+        server = socket.create_server(('::1', 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip('no IPv6 loopback here')
+    server.close()
+    # The fake listens on 127.0.0.1 only: [::1] refuses, and the error says so (the address was parsed).
+    out, _kept = sc.check_once('http://[::1]:%s' % port, {}, 0.0)
+    assert out['state'] == 'down' and 'refused' in out['reason'].lower(), out
