@@ -6,7 +6,8 @@ the bed's demo server works too), the gateway's external check program (plugins/
 as a program with HAProxy's arguments, environment and a state folder of its own) is started every --inter
 seconds, with the role's defaults, and judged as HAProxy judges it (two failures in a row: DOWN; two passes: UP):
 
-  cost:        the server's process tree's CPU seconds over --window seconds, idle, without the check and with it:
+  cost:        the server's process tree's CPU seconds over --window seconds, idle, without the check and with it
+               (and with /metrics read but no probe: the split of the cost):
                the difference as a share of one core (goal < 1 %); the check program's own CPU (the gateway's cost
                per node) beside it;
   hang, idle:  the engine stopped (SIGSTOP to the process named VLLM::EngineCore: what a wedged GPU or a stuck
@@ -80,13 +81,17 @@ def engine_pid(pids):
 class Checker(object):
     """HAProxy's external check, as the gateway role sets it up: the program, every `inter` seconds."""
 
-    def __init__(self, url, api_key, inter):
+    def __init__(self, url, api_key, inter, probe_every=None):
         self.work = tempfile.mkdtemp(prefix='serving-check-cost-')
         self.config = os.path.join(self.work, 'config.json')
+        settings = {'state_dir': self.work, 'api_keys': {'node': api_key or ''}}  # else the role's defaults
+        if probe_every:
+            settings['probe_every'] = probe_every
         with open(self.config, 'w') as handle:
-            json.dump({'state_dir': self.work, 'api_keys': {'node': api_key or ''}}, handle)  # the role's defaults
+            json.dump(settings, handle)
         address, port = url.split('//', 1)[1].rsplit(':', 1)
-        self.argv = [sys.executable, PROGRAM, '0.0.0.0', '0', address.strip('[]'), port.rstrip('/')]
+        # -S: as the role installs it (#!/usr/bin/python3 -S): no site-packages to scan at each start.
+        self.argv = [sys.executable, '-S', PROGRAM, '0.0.0.0', '0', address.strip('[]'), port.rstrip('/')]
         self.env = dict(os.environ, HAPROXY_SERVER_NAME='node', INFEROPS_SERVING_CHECK_CONFIG=self.config)
         self.inter = inter
 
@@ -123,6 +128,21 @@ def client(url, api_key, model, stop):
             time.sleep(0.2)
 
 
+def measure(pid, window, checker):
+    """The server tree's CPU share over `window` seconds, and the checker's own (None: no check)."""
+    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, start = cpu_seconds(tree(pid)), time.time()
+    while time.time() - start < window:
+        tick = time.time()
+        if checker:
+            checker.once()
+        time.sleep(max(0.0, (checker.inter if checker else 1.0) - (time.time() - tick)))
+    elapsed = time.time() - start
+    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((cpu_seconds(tree(pid)) - before) / elapsed,
+            (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / elapsed)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--url', required=True)
@@ -140,26 +160,19 @@ def main():
 
     pids = tree(args.pid)
     time.sleep(5)
-    base0 = cpu_seconds(tree(args.pid))
-    time.sleep(args.window)
-    base = (cpu_seconds(tree(args.pid)) - base0) / args.window
-    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with0, start = cpu_seconds(tree(args.pid)), time.time()
-    while time.time() - start < args.window:
-        tick = time.time()
-        checker.once()
-        time.sleep(max(0.0, args.inter - (time.time() - tick)))
-    elapsed = time.time() - start
-    with_check = (cpu_seconds(tree(args.pid)) - with0) / elapsed
-    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / elapsed
+    base = measure(args.pid, args.window, None)[0]
+    with_check, own = measure(args.pid, args.window, checker)
+    # The same, with a probe at most once an hour: what reading /metrics every check costs alone.
+    metrics_only = measure(args.pid, args.window, Checker(url, api_key, args.inter, probe_every=3600))[0]
     node = with_check - base
     print('server processes: %d (%s)' % (len(pids), url))
-    print('%-34s %10s' % ('idle, %ds each' % args.window, '% of a core'))
-    print('%-34s %10.2f' % ('server, no check', 100 * base))
-    print('%-34s %10.2f' % ('server, checked every %gs' % args.inter, 100 * with_check))
-    print('%-34s %10.2f   goal < %g %%, ratio %.2f' % ('the check on the node', 100 * node, 100 * GOAL_CPU, node / GOAL_CPU))
-    print('%-34s %10.2f   (a process per check)' % ('the check program (gateway side)', 100 * own))
+    print('%-40s %10s' % ('idle, %ds each' % args.window, '% of a core'))
+    print('%-40s %10.2f' % ('server, no check', 100 * base))
+    print('%-40s %10.2f' % ('server, checked every %gs' % args.inter, 100 * with_check))
+    print('%-40s %10.2f   goal < %g %%, ratio %.2f' % ('the check on the node', 100 * node, 100 * GOAL_CPU, node / GOAL_CPU))
+    print('%-40s %10.2f' % ('  of which /metrics read every check', 100 * (metrics_only - base)))
+    print('%-40s %10.2f' % ('  of which the idle probes', 100 * (with_check - metrics_only)))
+    print('%-40s %10.2f   (a process per check)' % ('the check program (gateway side)', 100 * own))
     if args.no_faults:
         return 0
 

@@ -51,6 +51,7 @@ run_stage() {
     health)
       # Day 2 on a real GPU: health.yml (serving? the GPU's health from the real nvidia-smi -q and kernel log),
       # then the gateway's serving check against the server: its cost on the node, a hung engine's time to DOWN.
+      pgrep -f 'vllm serve' >/dev/null || ansible-playbook -i $inv playbooks/deploy.yml > "$keep/deploy-for-health.log" || rc=1
       ansible-playbook -i $inv playbooks/health.yml | tee "$keep/health.log" || rc=1
       cat "$keep"/reports/health-latest/report.json 2>/dev/null | head -c 4000; echo
       pid=$(pgrep -of 'vllm serve') || { echo "no vllm serve process"; rc=1; return; }
