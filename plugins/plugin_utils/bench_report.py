@@ -45,7 +45,7 @@ CSV_COLUMNS = ('host', 'scenario', 'num_prompts', 'request_rate', 'max_concurren
                'total_token_throughput_tok_s', 'ttft_mean_ms', 'ttft_p50_ms', 'ttft_p90_ms', 'ttft_p99_ms',
                'tpot_mean_ms', 'tpot_p99_ms', 'itl_mean_ms', 'itl_p99_ms', 'e2el_mean_ms', 'e2el_p50_ms', 'e2el_p95_ms', 'e2el_p99_ms',
                'gpu_util_mean_pct', 'gpu_util_peak_pct', 'gpu_idle_fraction', 'gpu_mem_used_peak_mib', 'gpu_power_mean_w',
-               'metrics_generation_tokens', 'metrics_preemptions', 'cost_per_million_output_tokens')
+               'metrics_generation_tokens', 'metrics_preemptions', 'cost_per_million_output_tokens', 'idle_cost_per_hour')
 
 
 def sweep_scenario(level, per_level, input_len, output_len):
@@ -215,6 +215,10 @@ def records(runs, host, price_per_hour=0):
         throughput = results.get('output_throughput_tok_s')
         if price_per_hour and throughput:
             record['cost_per_million_output_tokens'] = round(float(price_per_hour) / (throughput * 3600.0) * 1e6, 4)
+        idle = (gpu or {}).get('idle_fraction')
+        if price_per_hour and isinstance(idle, (int, float)):
+            # Guide 004's "waste": what the node's hour costs while its GPU sits idle, at the run's idle share.
+            record['idle_cost_per_hour'] = round(float(price_per_hour) * idle, 4)
         out.append(record)
     return out
 
@@ -297,7 +301,8 @@ def _flat(rec):
     row.update(gpu_util_mean_pct=gpu.get('util_mean_pct'), gpu_util_peak_pct=gpu.get('util_peak_pct'),
                gpu_idle_fraction=gpu.get('idle_fraction'), gpu_mem_used_peak_mib=gpu.get('mem_used_peak_mib'),
                gpu_power_mean_w=gpu.get('power_mean_w'), metrics_generation_tokens=met.get('generation_tokens'),
-               metrics_preemptions=met.get('preemptions'), cost_per_million_output_tokens=rec.get('cost_per_million_output_tokens'))
+               metrics_preemptions=met.get('preemptions'), cost_per_million_output_tokens=rec.get('cost_per_million_output_tokens'),
+               idle_cost_per_hour=rec.get('idle_cost_per_hour'))
     return row
 
 
@@ -334,7 +339,7 @@ def comparison(recs, baseline):
 # percentiles, requests per minute, and how busy the GPU was - mean utilisation and the idle share (the samples under
 # gpu_sampler's idle threshold, 5 %). p95 needs 95 in vllm_bench_percentiles (it is there by default).
 HEADLINE_COLUMNS = ('host', 'scenario', 'ok / failed', 'req/min', 'E2E latency p50 ms', 'E2E latency p95 ms',
-                    'E2E latency p99 ms', 'GPU util mean %', 'GPU idle %', 'GPU memory peak MiB')
+                    'E2E latency p99 ms', 'GPU util mean %', 'GPU idle %', 'idle $/h', 'GPU memory peak MiB')
 
 
 def headline(rec):
@@ -346,7 +351,7 @@ def headline(rec):
             round(rps * 60.0, 1) if isinstance(rps, (int, float)) else None,
             p50 if p50 is not None else res.get('e2el_median_ms'), res.get('e2el_p95_ms'), res.get('e2el_p99_ms'),
             gpu.get('util_mean_pct'), round(idle * 100.0, 1) if isinstance(idle, (int, float)) else None,
-            gpu.get('mem_used_peak_mib')]
+            '%.2f' % rec['idle_cost_per_hour'] if rec.get('idle_cost_per_hour') is not None else None, gpu.get('mem_used_peak_mib')]
 
 
 def to_markdown(report):
@@ -360,7 +365,8 @@ def to_markdown(report):
         lines += ['## Headline', '', '| %s |' % ' | '.join(HEADLINE_COLUMNS),
                   '| --- | --- |' + ' ---: |' * (len(HEADLINE_COLUMNS) - 2)]
         lines += ['| %s |' % ' | '.join(_fmt(v) for v in headline(rec)) for rec in ran]
-        lines += ['', 'GPU idle % is the share of GPU samples under 5 % utilisation during the run.', '']
+        lines += ['', 'GPU idle % is the share of GPU samples under 5 % utilisation during the run; idle $/h is that share of '
+                  'vllm_bench_price_per_hour (what the node costs while its GPU waits).', '']
     lines += ['## Results', '', '| host | scenario | prompts | rate | conc. | ok | failed | out tok/s | TTFT p50 / p99 ms'
               ' | TPOT p99 ms | ITL p99 ms | GPU util mean / peak % | $/M out tok |',
               '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
@@ -423,7 +429,8 @@ def to_html(report):
         top = ['<h2>Headline</h2><table id="headline"><thead><tr>'] + ['<th>%s</th>' % escape(c) for c in HEADLINE_COLUMNS]
         top.append('</tr></thead><tbody>')
         top += ['<tr>%s</tr>' % ''.join('<td>%s</td>' % escape(_fmt(v)) for v in headline(r)) for r in recs]
-        top.append('</tbody></table><p class="note">GPU idle % is the share of GPU samples under 5 % utilisation during the run.</p>')
+        top.append('</tbody></table><p class="note">GPU idle % is the share of GPU samples under 5 % utilisation during the run; '
+                   'idle $/h is that share of vllm_bench_price_per_hour (what the node costs while its GPU waits).</p>')
     return html_page('vLLM benchmark report', [
         '<p id="summary">%d host(s), %d run(s), %d SLO miss(es). Generated %s.</p>' % (
             len(hosts), len(report['records']), len(report['misses']), escape(report['generated'])),

@@ -106,17 +106,21 @@ def test_the_headline_gives_e2e_p50_p95_p99_requests_per_minute_and_gpu_idle_in_
     ran['gpu'].update(idle_fraction=0.812, mem_used_peak_mib=7100)
     older = run('no-p95')
     older['bench'].update(e2el_median_ms=500.0)  # percentiles without 50 and 95: the median stands for p50, p95 is '-'
-    recs = bench_report.records([ran, older, {'item': {'name': 'broken'}, 'failed': True, 'msg': 'boom'}], 'n1')
+    older['gpu'].pop('idle_fraction', None)
+    recs = bench_report.records([ran, older, {'item': {'name': 'broken'}, 'failed': True, 'msg': 'boom'}], 'n1', price_per_hour=3.0)
     report = {'generated': 'now', 'hosts': ['n1'], 'records': recs, 'misses': [], 'baseline': []}
-    assert bench_report.headline(recs[0]) == ['n1', 'load-c5', '10 / 0', 70.8, 831.0, 1021.0, 1234.0, 70.0, 81.2, 7100]
+    # Guide 004's waste: 81.2 % idle of a $3.00 hour
+    assert recs[0]['idle_cost_per_hour'] == 2.436 and 'idle_cost_per_hour' not in recs[1]
+    assert bench_report.headline(recs[0]) == ['n1', 'load-c5', '10 / 0', 70.8, 831.0, 1021.0, 1234.0, 70.0, 81.2, '2.44', 7100]
     md = bench_report.to_markdown(report)
     head = md.split('## Headline')[1].split('## Results')[0]
     assert '| host | scenario | ok / failed | req/min | E2E latency p50 ms | E2E latency p95 ms | E2E latency p99 ms |' in head
-    assert '| n1 | load-c5 | 10 / 0 | 70.8 | 831.0 | 1021.0 | 1234.0 | 70.0 | 81.2 | 7100 |' in head
-    assert '| n1 | no-p95 | 10 / 0 | - | 500.0 | - | - | 70.0 | - | - |' in head and 'broken' not in head
+    assert '| n1 | load-c5 | 10 / 0 | 70.8 | 831.0 | 1021.0 | 1234.0 | 70.0 | 81.2 | 2.44 | 7100 |' in head
+    assert '| n1 | no-p95 | 10 / 0 | - | 500.0 | - | - | 70.0 | - | - | - |' in head and 'broken' not in head
     html = bench_report.to_html(report)
     table = html.split('<table id="headline">')[1].split('</table>')[0]
-    assert '<th>E2E latency p95 ms</th>' in table and '<th>GPU idle %</th>' in table
-    assert '<td>1021.0</td>' in table and '<td>81.2</td>' in table and '<td>70.8</td>' in table
+    assert '<th>E2E latency p95 ms</th>' in table and '<th>GPU idle %</th>' in table and '<th>idle $/h</th>' in table
+    assert '<td>2.44</td>' in table and '<td>1021.0</td>' in table and '<td>81.2</td>' in table and '<td>70.8</td>' in table
     row = bench_report.to_csv(recs[:1]).splitlines()[1].split(',')
     assert row[bench_report.CSV_COLUMNS.index('e2el_p95_ms')] == '1021.0'
+    assert row[bench_report.CSV_COLUMNS.index('idle_cost_per_hour')] == '2.436'
