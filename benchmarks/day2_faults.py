@@ -18,8 +18,10 @@ the check's cost while the fleet is idle (the case where it sends completions): 
 container and by the node containers over --window seconds with the serving check and with HAProxy's plain
 `GET /health` check, the difference per node as a share of one core (goal < 1 %).
 
-A GPU fault (Xid, uncorrectable ECC) does not stop a CPU server: the gateway's check cannot see it here, and
-health.yml takes such a node out (Molecule rollout, fault h); not timed here.
+  gpu xid 79,  a GPU fault as each node's dcgm-exporter (its double, values set through a file) reports it, while
+  gpu ecc:     the client runs: Xid 79 (fallen off the bus) as the GPU's last Xid, then 2 uncorrectable ECC errors;
+               the engine keeps serving; the serving check reads the exporter (vllm_gateway_gpu_check); then the GPU
+               reset (the exporter's values back to 0): seconds until UP.
 
   .venv/bin/python benchmarks/day2_faults.py [--rounds 3] [--window 30] [--workers 2]
 """
@@ -38,6 +40,8 @@ from bedlib import ansible_env, bed_server_argv, bed_server_vars, health_ok, rem
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 LABEL = 'inferops.benchmark=day2_faults'
 NODES = {'day2-a': ('inferops-day2-a', 18231), 'day2-b': ('inferops-day2-b', 18232)}
+# Each node's dcgm-exporter: the double (tests/doubles), on this host, its values set through a faults file.
+DCGM_PORTS = {'day2-a': 18233, 'day2-b': 18234}
 GATEWAY, GATEWAY_PORT = 'inferops-day2-gw', 18230
 GOAL_OUT_S, GOAL_CPU = 10.0, 0.01
 
@@ -106,7 +110,8 @@ def wait_health(port, timeout=300):
 
 def gateway(workdir, serving_check):
     inventory = os.path.join(workdir, 'inventory.yml')
-    hosts = dict((name, {'vllm_server_port': port, 'vllm_gateway_node_address': '127.0.0.1'}) for name, (cont, port) in NODES.items())
+    hosts = dict((name, {'vllm_server_port': port, 'vllm_gateway_node_address': '127.0.0.1',
+                         'gpu_host_check_dcgm_exporter_port': DCGM_PORTS[name]}) for name, (cont, port) in NODES.items())
     with open(inventory, 'w') as handle:
         json.dump({'all': {'children': {
             'gpu_nodes': {'hosts': hosts},
@@ -143,7 +148,13 @@ def main():
     sock_path = os.path.join(sock_dir, 'admin.sock')
     model = bed_server_vars()['vllm_server_served_model_name']
     client = None
+    doubles = []
     try:
+        for name, dcgm_port in DCGM_PORTS.items():
+            open(os.path.join(workdir, 'dcgm-%s.json' % name), 'w').close()  # healthy
+            doubles.append(subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'doubles', 'dcgm_exporter_double.py'),
+                                             '--port', str(dcgm_port), '--gpus', '1', '--faults',
+                                             os.path.join(workdir, 'dcgm-%s.json' % name)]))
         for container, port in NODES.values():
             start_server(container, port)
         sh(['docker', 'run', '-d', '--name', GATEWAY, '--label', LABEL, '--network', 'host', '-v', '%s:/run/haproxy' % sock_dir,
@@ -214,6 +225,29 @@ def main():
         client = None
         results['death'] = rounds
 
+        # A GPU fault, as the node's dcgm-exporter reports it (the serving check reads it): the engine keeps serving.
+        client = start_client()
+        for name, fault in (('gpu xid 79', {'DCGM_FI_DEV_XID_ERRORS': {'0': 79}}),
+                            ('gpu ecc', {'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL': {'0': 2}})):
+            rounds = []
+            for dummy in range(args.rounds):
+                lost0 = client_lost(client[2])
+                t0 = time.time()
+                with open(os.path.join(workdir, 'dcgm-%s.json' % node), 'w') as handle:
+                    json.dump(fault, handle)
+                out_s = wait_for(sock_path, node, 'DOWN', 60, t0)
+                time.sleep(2)
+                open(os.path.join(workdir, 'dcgm-%s.json' % node), 'w').close()  # the GPU reset
+                back_s = wait_for(sock_path, node, 'UP', 60, time.time())
+                time.sleep(3)
+                lost = client_lost(client[2]) - lost0
+                rounds.append({'out_s': out_s, 'lost': lost, 'back_s': back_s})
+                print('%-11s out of rotation after %s s, %d request(s) lost, back after %s s' % (
+                    name, 'never' if out_s is None else '%.1f' % out_s, lost, back_s if back_s is None else '%.1f' % back_s), flush=True)
+            results[name] = rounds
+        stop_client(client[0], client[1])
+        client = None
+
         print('\nfault class   median out (s)   ratio to %g s   requests lost (sum)' % GOAL_OUT_S)
         for name, rounds in results.items():
             outs = [r['out_s'] for r in rounds if r['out_s'] is not None]
@@ -245,6 +279,8 @@ def main():
     finally:
         if client:
             stop_client(client[0], client[1])
+        for double in doubles:
+            double.terminate()
         remove_containers(label=LABEL)
 
 

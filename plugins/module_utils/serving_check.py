@@ -11,7 +11,10 @@ completion hangs, and the engine's gauges in ``/metrics`` frozen at their last v
 * busy (the gauges say requests are running or waiting): the token counters
   (``vllm:prompt_tokens_total`` + ``vllm:generation_tokens_total``) must advance within
   ``stall_after`` seconds;
-* idle: a one-token completion must answer within ``probe_timeout`` seconds.
+* idle: a one-token completion must answer within ``probe_timeout`` seconds;
+* and, where the node's dcgm-exporter answers (``gpu_url``), no GPU fault: a fatal Xid as the GPU's last
+  (``DCGM_FI_DEV_XID_ERRORS``), an uncorrectable ECC error (``DCGM_FI_DEV_ECC_DBE_VOL_TOTAL``) or a failed row
+  remapping (``DCGM_FI_DEV_ROW_REMAP_FAILURE``). A GPU fault leaves the engine serving for a while, or wrong.
 
 One mechanism, two callers: the module ``vllm_health`` (a playbook's question, on the node)
 and the gateway's HAProxy external check, which runs this file as a program (``main``) and keeps
@@ -33,9 +36,15 @@ RUNNING = 'vllm:num_requests_running'
 WAITING = 'vllm:num_requests_waiting'
 TOKENS = ('vllm:prompt_tokens_total', 'vllm:generation_tokens_total')
 # What a check concludes. serving: progressing (busy, tokens advancing) or idle (the probe answered).
-STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down')
+STATES = ('progressing', 'idle', 'stalled', 'unresponsive', 'down', 'gpu_fault')
 SERVING = ('progressing', 'idle')
 DEFAULTS = {'stall_after': 7.0, 'probe_timeout': 5.0, 'probe_every': 2.0, 'timeout': 5.0}
+# The Xids after which a GPU needs a reset or a replacement (module_utils/gpu_health.py's DEFAULT_FAIL_XIDS, held
+# equal by a unit test: this file is installed alone on the gateway).
+FAIL_XIDS = (48, 63, 64, 74, 79, 92, 94, 95, 119, 120, 140)
+# dcgm-exporter: how long its answer may take, and how long an exporter that did not answer is left alone (a node
+# without one, a port the gateway cannot reach: not a fault, and not worth a timeout at every check).
+GPU_TIMEOUT, GPU_RETRY_AFTER = 1.0, 60.0
 
 
 def parse_metrics(text):
@@ -57,6 +66,37 @@ def parse_metrics(text):
     if missing:
         raise ValueError('/metrics has no %s: not a vLLM server, or its metrics are off' % ', '.join(missing))
     return {'running': sums[RUNNING], 'waiting': sums[WAITING], 'tokens': sum(sums[n] for n in TOKENS)}
+
+
+def parse_dcgm(text):
+    """The GPU faults in dcgm-exporter's metrics text: a list of sentences (empty: none)."""
+    faults = []
+    for line in text.splitlines():
+        if not line.startswith('DCGM_FI_DEV_'):
+            continue
+        name = line.split('{', 1)[0].split(' ', 1)[0]
+        try:
+            value = float(line.rsplit(' ', 1)[1])
+        except (IndexError, ValueError):
+            continue
+        gpu = line.split('gpu="', 1)[1].split('"', 1)[0] if 'gpu="' in line else '?'
+        if name == 'DCGM_FI_DEV_XID_ERRORS' and int(value) in FAIL_XIDS:
+            faults.append('GPU %s: Xid %d' % (gpu, value))
+        elif name == 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL' and value > 0:
+            faults.append('GPU %s: %d uncorrectable ECC error(s)' % (gpu, value))
+        elif name == 'DCGM_FI_DEV_ROW_REMAP_FAILURE' and value > 0:
+            faults.append('GPU %s: row remapping failed' % gpu)
+    return faults
+
+
+def _gpu_check(gpu_url, kept, now):
+    """(faults or None when not read, what to keep): dcgm-exporter read, or left alone for GPU_RETRY_AFTER."""
+    if not gpu_url or now < (kept.get('gpu_retry_at') or 0):
+        return None, kept
+    try:
+        return parse_dcgm(_request(gpu_url, timeout=GPU_TIMEOUT)), dict(kept, gpu_retry_at=None)
+    except Exception:  # pylint: disable=broad-except
+        return None, dict(kept, gpu_retry_at=now + GPU_RETRY_AFTER)
 
 
 def _request(url, api_key=None, data=None, timeout=5.0):
@@ -144,13 +184,18 @@ def result(state, reason, metrics=None, probe_seconds=None):
 
 
 def check_once(base_url, kept, now, api_key=None, model=None, stall_after=7.0, probe_timeout=5.0,
-               probe_every=2.0, timeout=5.0):
+               probe_every=2.0, timeout=5.0, gpu_url=None):
     """One look, as a periodic checker takes it: (result, what to keep for the next look).
 
     Kept between looks: ``busy`` (the token count and since when it stands), ``probed`` (when a probe last
     answered) and ``failing`` (the last failed verdict and the token count then). A failed verdict stands,
     without a new probe, while the tokens stand still and for less than ``probe_every`` seconds: a checker
-    that needs two failures in a row (HAProxy's fall 2) gets the second at once, not one probe later."""
+    that needs two failures in a row (HAProxy's fall 2) gets the second at once, not one probe later.
+
+    ``gpu_url``: the node's dcgm-exporter; a GPU fault it reports fails the check before anything else is asked."""
+    faults, kept = _gpu_check(gpu_url, kept, now)
+    if faults:
+        return result('gpu_fault', '; '.join(faults)), kept
     try:
         metrics = sample(base_url, timeout)
     except Exception as exc:  # pylint: disable=broad-except
@@ -213,7 +258,8 @@ def main(argv=None, environ=None):
 
     Exit 0 when the server is serving, 1 when not (the reason on standard error, in HAProxy's log).
     Settings from the JSON file in $INFEROPS_SERVING_CHECK_CONFIG (the gateway role writes it,
-    readable by root only: it holds the servers' API key); state in its ``state_dir``."""
+    readable by root only: it holds the servers' API key): ``api_keys`` and ``gpu_urls`` (dcgm-exporter's) by
+    server name, the bounds of DEFAULTS; state in its ``state_dir``."""
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
     with open(environ.get('INFEROPS_SERVING_CHECK_CONFIG', '/etc/haproxy/inferops-serving-check.json')) as handle:
@@ -229,7 +275,8 @@ def main(argv=None, environ=None):
         kept = {}
     settings = dict(DEFAULTS)
     settings.update((k, float(config[k])) for k in DEFAULTS if config.get(k) is not None)
-    out, kept = check_once('http://%s:%s' % (host, port), kept, time.time(), (config.get('api_keys') or {}).get(name) or None, None, **settings)
+    out, kept = check_once('http://%s:%s' % (host, port), kept, time.time(), (config.get('api_keys') or {}).get(name) or None, None,
+                           gpu_url=(config.get('gpu_urls') or {}).get(name), **settings)
     tmp = state_file + '.tmp'
     with open(tmp, 'w') as handle:
         json.dump(kept, handle)

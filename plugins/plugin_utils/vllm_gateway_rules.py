@@ -99,6 +99,9 @@ def _member(member, index):
     port, port_var = member.get('port'), member.get('port_var') or 'port'
     if port_number(port) is None:
         found.append('%s: %s=%s must be %s' % (where, port_var, shorten(port), PORT_RULE))
+    if member.get('gpu') and port_number(member.get('dcgm_port')) is None:  # the serving check reads its dcgm-exporter there
+        found.append('%s: %s=%s must be %s' % (where, member.get('dcgm_port_var') or 'dcgm_port', shorten(member.get('dcgm_port')),
+                                               PORT_RULE))
     return found
 
 

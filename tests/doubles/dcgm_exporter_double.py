@@ -7,7 +7,11 @@ GPU, with values taken from the real H100 nvidia-smi capture that the nvidia-smi
 replays (utilisation, framebuffer use, power, temperature, clocks). The GPU count comes
 from the same profile file as the nvidia-smi double (/etc/nvidia-smi-double.json).
 
-    dcgm_exporter_double.py [--port 9400] [--bind 127.0.0.1] [--gpus N] [--omit METRIC ...]
+    dcgm_exporter_double.py [--port 9400] [--bind 127.0.0.1] [--gpus N] [--omit METRIC ...] [--faults FILE]
+
+--faults: a JSON file read at each request, {"METRIC": {"GPU index": value}}, that sets a GPU's value of a metric
+(``{"DCGM_FI_DEV_XID_ERRORS": {"0": 79}}``: GPU 0's last Xid is 79, as after it fell off the bus); a metric not in the
+list is added (``DCGM_FI_DEV_ECC_DBE_VOL_TOTAL``). No file, or an empty one: the healthy values.
 """
 import argparse
 import json
@@ -40,10 +44,22 @@ def gpu_count(default):
     return default or 1
 
 
-def render(gpus, omit):
+def faults_of(path):
+    if not path:
+        return {}
+    try:
+        with open(path) as handle:
+            return json.load(handle) or {}
+    except (OSError, ValueError):
+        return {}
+
+
+def render(gpus, omit, faults=None):
     host = socket.gethostname()
     lines = []
-    for name, kind, text, value in METRICS:
+    faults = faults or {}
+    metrics = METRICS + [(name, 'gauge', 'Set by the test.', 0) for name in sorted(faults) if name not in [m[0] for m in METRICS]]
+    for name, kind, text, value in metrics:
         if name in omit:
             continue
         lines.append('# HELP %s %s' % (name, text))
@@ -52,7 +68,7 @@ def render(gpus, omit):
             uuid = UUID[:-2] + '%02x' % i if i else UUID
             labels = 'gpu="%d",UUID="%s",pci_bus_id="00000000:%02X:00.0",device="nvidia%d",modelName="%s",Hostname="%s"' % (
                 i, uuid, 0x06 + i, i, MODEL, host)
-            lines.append('%s{%s} %s' % (name, labels, value))
+            lines.append('%s{%s} %s' % (name, labels, (faults.get(name) or {}).get(str(i), value)))
     return '\n'.join(lines) + '\n'
 
 
@@ -62,14 +78,16 @@ def main():
     parser.add_argument('--bind', default='127.0.0.1')
     parser.add_argument('--gpus', type=int, default=None)
     parser.add_argument('--omit', nargs='*', default=[])
+    parser.add_argument('--faults', default='', help='a JSON file of values to set, read at each request')
     args = parser.parse_args()
-    body = render(gpu_count(args.gpus), set(args.omit)).encode()
+    gpus = gpu_count(args.gpus)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
             if self.path.split('?')[0] != '/metrics':
                 self.send_error(404)
                 return
+            body = render(gpus, set(args.omit), faults_of(args.faults)).encode()
             self.send_response(200)
             self.send_header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
             self.send_header('Content-Length', str(len(body)))

@@ -53,6 +53,9 @@ MEMBER_CASES = [
     ('node-port-bool', {'vllm_gateway_node_port': True}, ['node1: vllm_gateway_node_port=true ' + PORT_RULE]),
     ('node-address-semicolon', {'vllm_gateway_node_address': '10.0.0.5; touch pwned'},
      ['node1: vllm_gateway_node_address="10.0.0.5; touch pwned" ' + ADDRESS_RULE]),
+    # The port of the node's dcgm-exporter, which the serving check reads (vllm_gateway_gpu_check).
+    ('dcgm-port-text', {'gpu_host_check_dcgm_exporter_port': '9400/metrics?x'},
+     ['node1: gpu_host_check_dcgm_exporter_port="9400/metrics?x" ' + PORT_RULE]),
 ]
 CHECK_MODE_CASES = ('node-address-second-server', 'node-port-big')
 

@@ -34,18 +34,12 @@ MON_ADDRESS, NODE_ADDRESS = '127.0.0.71', '127.0.0.72'
 NODE = 'mon-gpu-node1'
 API_KEY = 'sk-monitoring-canary-5e4d3c2b1a'  # the node's vLLM API key: carried to the rulebook's inventory, never shown
 EDA_DIR = '/opt/inferops-eda'
-# The dcgm-exporter double, with the Xid gauge of GPU 1 at 79 (the double reports 0 for every GPU).
+# The dcgm-exporter double, with the Xid gauge of GPU 1 at 79 (--faults: the double reports 0 for every GPU).
 DCGM_XID = """
-import os, runpy, sys
-open('/tmp/dcgm-exporter-double.pid', 'w').write(str(os.getpid()))
-double = runpy.run_path('/opt/doubles/dcgm_exporter_double.py')
-plain = double['render']
-def render(gpus, omit):
-    return '\\n'.join(line[:-2] + ' 79' if line.startswith('DCGM_FI_DEV_XID_ERRORS{gpu="1",') and line.endswith(' 0') else line
-                     for line in plain(gpus, omit).split('\\n'))
-double['main'].__globals__['render'] = render
-sys.argv = ['dcgm-exporter-double', '--bind', sys.argv[1], '--port', '9400', '--gpus', '2']
-double['main']()
+set -e
+echo '{"DCGM_FI_DEV_XID_ERRORS": {"1": 79}}' > /tmp/dcgm-faults.json
+python3 /opt/doubles/dcgm_exporter_double.py --bind "$1" --port 9400 --gpus 2 --faults /tmp/dcgm-faults.json &
+echo $! > /tmp/dcgm-exporter-double.pid
 """
 
 
@@ -96,7 +90,7 @@ def bed(tmp_path_factory):
                '-v', '%s:/opt/doubles/dcgm_exporter_double.py:ro' % os.path.join(DOUBLES, 'dcgm_exporter_double.py'),
                NODE_IMAGE)
         docker('exec', node, 'sh', '-c', 'echo \'{"gpus": 2}\' > /etc/nvidia-smi-double.json')
-        docker('exec', '-d', node, 'python3', '-c', DCGM_XID, NODE_ADDRESS)
+        docker('exec', '-d', node, 'sh', '-c', DCGM_XID, 'dcgm', NODE_ADDRESS)
         docker('run', '-d', '--name', monitor, '--hostname', 'monitor', '--network', 'host',
                '--label', 'inferops.bed.test=monitoring', MONITORING_IMAGE)
         wait_for('the dcgm-exporter double', lambda: 'DCGM_FI_DEV_XID_ERRORS' in urllib.request.urlopen(

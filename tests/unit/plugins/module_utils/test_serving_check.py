@@ -4,13 +4,15 @@ The metrics text is a capture of the real vLLM 0.32 CPU build (tests/bed's image
 stand-in made here (FakeVllm: /metrics and /v1/completions, which can be made to hang as a stopped engine does).
 """
 import json
-import socket
 import os
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import gpu_health
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import serving_check as sc
 
 FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'vllm', 'metrics_cpu_0.32_idle.txt')
@@ -214,3 +216,90 @@ def test_an_ipv6_node_address_is_reached(vllm):
     # The fake listens on 127.0.0.1 only: [::1] refuses, and the error says so (the address was parsed).
     out, _kept = sc.check_once('http://[::1]:%s' % port, {}, 0.0)
     assert out['state'] == 'down' and 'refused' in out['reason'].lower(), out
+
+
+def dcgm_text(**values):
+    """dcgm-exporter's text for two GPUs, as its double serves it; values: {metric: {gpu: value}}."""
+    lines = []
+    for name in ('DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_XID_ERRORS', 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', 'DCGM_FI_DEV_ROW_REMAP_FAILURE'):
+        lines += ['# HELP %s x' % name, '# TYPE %s gauge' % name]
+        for gpu in (0, 1):
+            lines.append('%s{gpu="%d",UUID="GPU-%d",pci_bus_id="00000000:%02X:00.0",device="nvidia%d",modelName="NVIDIA H100 80GB HBM3"'
+                         ',Hostname="n1"} %s' % (name, gpu, gpu, 6 + gpu, gpu, values.get(name, {}).get(gpu, 0)))
+    return '\n'.join(lines) + '\n'
+
+
+def test_the_xids_that_fail_the_gateway_check_are_the_health_checks():
+    assert sc.FAIL_XIDS == gpu_health.DEFAULT_FAIL_XIDS
+
+
+def test_parse_dcgm_names_fatal_xids_uncorrectable_ecc_and_failed_row_remapping():
+    assert sc.parse_dcgm(dcgm_text()) == []
+    assert sc.parse_dcgm(dcgm_text(DCGM_FI_DEV_XID_ERRORS={0: 13})) == []  # an application's fault, not the GPU's
+    assert sc.parse_dcgm(dcgm_text(DCGM_FI_DEV_XID_ERRORS={1: 79})) == ['GPU 1: Xid 79']
+    assert sc.parse_dcgm(dcgm_text(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL={0: 2}, DCGM_FI_DEV_ROW_REMAP_FAILURE={1: 1})) == [
+        'GPU 0: 2 uncorrectable ECC error(s)', 'GPU 1: row remapping failed']
+
+
+class FakeExporter(object):
+    def __init__(self, text):
+        fake = self
+        self.text, self.asked = text, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake.asked += 1
+                data = fake.text.encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d/metrics' % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_gpu_fault_fails_the_check_before_any_probe_and_a_reset_gpu_passes(vllm):
+    exporter = FakeExporter(dcgm_text(DCGM_FI_DEV_XID_ERRORS={1: 48}))
+    try:
+        out, kept = sc.check_once(vllm.url, {}, 100.0, gpu_url=exporter.url)
+        assert out['state'] == 'gpu_fault' and not out['serving'] and out['reason'] == 'GPU 1: Xid 48', out
+        assert vllm.completions == 0  # the engine was not asked
+        exporter.text = dcgm_text()  # the GPU reset: the driver reloaded, dcgm's last Xid is 0 again
+        out, kept = sc.check_once(vllm.url, kept, 101.0, gpu_url=exporter.url)
+        assert out['state'] == 'idle' and out['serving'] and exporter.asked == 2
+    finally:
+        exporter.close()
+
+
+def test_an_exporter_that_does_not_answer_is_no_fault_and_is_left_alone_a_minute(vllm):
+    exporter = FakeExporter('')
+    url = exporter.url
+    exporter.close()
+    out, kept = sc.check_once(vllm.url, {}, 100.0, gpu_url=url)
+    assert out['state'] == 'idle' and kept['gpu_retry_at'] == 100.0 + sc.GPU_RETRY_AFTER
+    started = time.time()
+    out, kept = sc.check_once(vllm.url, kept, 130.0, gpu_url=url)
+    assert out['serving'] and time.time() - started < 0.5 and kept['gpu_retry_at'] == 160.0  # not asked again
+
+
+def test_the_gateway_program_reads_each_nodes_exporter_from_its_settings(vllm, tmp_path):
+    exporter = FakeExporter(dcgm_text(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL={0: 1}))
+    try:
+        config = tmp_path / 'check.json'
+        config.write_text(json.dumps({'state_dir': str(tmp_path), 'gpu_urls': {'node1': exporter.url}}))
+        host, port = vllm.url[len('http://'):].split(':')
+        argv = ['127.0.0.1', '8080', host, port]
+        assert sc.main(argv, {'INFEROPS_SERVING_CHECK_CONFIG': str(config), 'HAPROXY_SERVER_NAME': 'node1'}) == 1
+        assert sc.main(argv, {'INFEROPS_SERVING_CHECK_CONFIG': str(config), 'HAPROXY_SERVER_NAME': 'node2'}) == 0  # no exporter named
+        assert exporter.asked == 1
+    finally:
+        exporter.close()

@@ -107,3 +107,11 @@ def test_member_problems_is_the_filter():
     assert FilterModule().filters()['gateway_member_problems'] is rules.member_problems
     assert rules.member_problems([member(), member()]) == ['vllm_gateway_nodes names "node1" twice']
     assert rules.member_problems([member(address='10.0.0.1;x')])[0].startswith('node1: ansible_host="10.0.0.1;x" must be')
+
+
+def test_a_gpu_nodes_dcgm_exporter_port_is_checked_where_the_serving_check_reads_it():
+    bad = dict(member(), gpu=True, dcgm_port='9400/x', dcgm_port_var='gpu_host_check_dcgm_exporter_port')
+    assert rules.member_problems([bad]) == [
+        'node1: gpu_host_check_dcgm_exporter_port="9400/x" must be a port from 1 to 65535']
+    assert rules.member_problems([dict(bad, gpu=False)]) == []  # a CPU node, or vllm_gateway_gpu_check off: not read
+    assert rules.member_problems([dict(bad, dcgm_port=9400)]) == []
