@@ -282,9 +282,26 @@ def main(argv=None, environ=None):
         json.dump(kept, handle)
     os.rename(tmp, state_file)
     if not out['serving']:
-        sys.stderr.write('%s %s: %s\n' % (name, out['state'], out['reason']))
+        line = '%s %s %s: %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), name, out['state'], out['reason'])
+        sys.stderr.write(line)
+        _keep_failure(os.path.join(os.path.dirname(state_file), 'failures.log'), line)
         return 1
     return 0
+
+
+def _keep_failure(path, line, limit=65536):
+    """Each failed verdict, with its reason, in the state folder (HAProxy logs only that the check failed): why a node
+    left the rotation. The newer half is kept when the file passes ``limit`` bytes."""
+    try:
+        if os.path.exists(path) and os.path.getsize(path) > limit:
+            with open(path) as handle:
+                kept = handle.read()[-limit // 2:]
+            with open(path, 'w') as handle:
+                handle.write(kept[kept.find('\n') + 1:])
+        with open(path, 'a') as handle:
+            handle.write(line)
+    except (IOError, OSError):
+        pass
 
 
 if __name__ == '__main__':

@@ -158,8 +158,11 @@ def write_inventory(bed):
             'vllm_gateway_listen_address': GATEWAY_ADDRESS, 'vllm_gateway_listen_port': GATEWAY_PORT,
             # The serving check's bounds as this bed allows them: four CPU servers on two cores, three of them starting
             # at once while the canary serves the client alone, leave a healthy server seconds without a token (the
-            # defaults, 8 s busy and 5 s idle, are for servers that own their GPUs; a hung node is Molecule rollout's).
-            'vllm_gateway_stall_seconds': 30, 'vllm_gateway_probe_timeout': 15}}}}}}, handle)
+            # defaults, 7 s busy and 5 s idle, are for servers that own their GPUs; a hung node is Molecule rollout's).
+            # And an idle node probed every 10 s, not 2: on this CPU build each one-token probe costs ~0.1 s of CPU and
+            # leaves the engine's threads spinning after it (benchmarks/serving_check_cost.py: a third of a core per
+            # idle node), which starved the servers enough for false verdicts (CI, stop 37: a request cut).
+            'vllm_gateway_stall_seconds': 30, 'vllm_gateway_probe_timeout': 15, 'vllm_gateway_probe_every': 10}}}}}}, handle)
     with open(os.path.join(inv, 'group_vars', 'all.yml'), 'a') as handle:
         handle.write('inferops_known_hosts: %s/known_hosts\n' % work)
         handle.write('droplet_ssh_user: debian\n')
@@ -296,6 +299,11 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
             counted = json.load(handle)
         seen = json.dumps(dict((k, counted[k]) for k in ('sent', 'answered', 'lost', 'elapsed_s', 'errors')))
         print('client through the gateway during the redeploy: %s' % seen)
+        # Why the gateway took a node out, if it did (the serving check's verdicts, kept on the gateway).
+        verdicts = subprocess.run(['docker', 'exec', 'inferops-journey-gateway', 'cat', '/run/inferops-serving-check/failures.log'],
+                                  capture_output=True, text=True, check=False).stdout
+        print('the serving check\'s failed verdicts during the journey:\n%s' % (verdicts or '(none)'))
+        seen += '\n' + verdicts[-3000:]
         assert counted['sent'] > 20 and counted['lost'] == 0, seen  # a string: pytest shortens a dict
         summaries = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('redeploy-') and not d.endswith('-latest'))
         with open(os.path.join(work, 'reports', summaries[-1], 'summary.json')) as handle:

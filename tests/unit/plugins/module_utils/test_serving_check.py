@@ -161,6 +161,9 @@ def test_the_gateway_program_keeps_state_between_runs(vllm, tmp_path):
     vllm.tokens = 8
     assert sc.main(argv, env) == 0
     assert json.loads((tmp_path / 'node1.json').read_text())['busy']['tokens'] == 8
+    # why the node left the rotation, kept for people (HAProxy's log says only that the check failed)
+    failures = (tmp_path / 'failures.log').read_text().splitlines()
+    assert len(failures) == 1 and ' node1 stalled: 1 requests running, 0 waiting, and no token produced for ' in failures[0], failures
 
 
 def test_a_slow_engine_that_produces_tokens_while_the_probe_waits_is_not_hung(vllm):
