@@ -117,6 +117,8 @@ def _request(url, api_key=None, data=None, timeout=5.0):
         head += ['Content-Type: application/json', 'Content-Length: %d' % len(body)]
     if api_key:
         head.append('Authorization: Bearer ' + api_key)
+    if any('\r' in line or '\n' in line for line in head):  # a key or an address would add its own header lines
+        raise ValueError('a line break in the request to %s (the API key or the address): refused' % netloc.replace('\n', ' '))
     deadline = time.time() + timeout
     conn = socket.create_connection((host, int(port or 80)), timeout=timeout)
     try:

@@ -306,3 +306,8 @@ def test_the_gateway_program_reads_each_nodes_exporter_from_its_settings(vllm, t
         assert exporter.asked == 1
     finally:
         exporter.close()
+
+
+def test_a_key_with_a_line_break_is_refused_not_sent_as_extra_headers(vllm):
+    ok, _seconds, why = sc.probe(vllm.url, 'sk-x\r\nX-Injected: 1', 'm', 2)
+    assert not ok and 'line break' in why and 'sk-x' not in why and vllm.completions == 0, why
