@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Every test of the collection, stage by stage, with each stage's wall time.
-# Called by `make test` (after the venv, the Docker engine and the test images exist).
+# Called by `make test` (after the virtualenv exists).
 #
-# The stages that judge no server's speed run in two lanes at once, each mostly on one core,
-# balanced by their measured times: unit, lint, sanity, galaxy and the ansible-core versions
-# 2.20 and 2.18 in one; the integration battery, ansible-core 2.21 and the Molecule preflight
-# scenario (doubles only, it times nothing) in the other. Their lines are printed as they come,
-# marked [1] and [2]. Molecule's other scenarios and the journey, which measure servers
-# (performance gates, start-up times), then run alone.
+# The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
+# core for minutes on a fresh machine) builds in the background while the stages that need no
+# engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
+# one core: [1] the ansible-test sanity runs (the main pin, then ansible-core 2.20, and 2.18 and
+# 2.21 with their unit tests), then, once the bed is built, the Molecule preflight scenario
+# (doubles only, it times nothing) on the main pin, 2.18 and 2.21; [2] lint and galaxy, then,
+# once the bed is built, the unit tests (the alert rules' test runs the bed's promtool) and the
+# integration battery. Their lines are printed as they come, marked [bed], [1] and [2].
+# Molecule's other scenarios and the journey, which measure servers (performance gates,
+# start-up times), then run alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -23,25 +27,40 @@ stage() {
   printf '===== stage %s: %s in %ss\n' "$name" "$result" $((SECONDS - t0))
 }
 
+after_bed() {  # a stage that needs the bed: waits for it, and fails at once if it was not built
+  local name=$1 result
+  while [ ! -f "$results/bed" ]; do sleep 2; done
+  read -r result _ < "$results/bed"
+  if [ "$result" != ok ]; then
+    echo "FAILED 0" > "$results/$name"
+    printf '===== stage %s: FAILED (the bed was not built)\n' "$name"
+    return
+  fi
+  stage "$@"
+}
+
 t0=$SECONDS
+( stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
 (
-  stage unit          python -m pytest -q tests/unit
-  stage lint          ansible-lint --profile production
   stage sanity        tests/sanity.sh
-  stage galaxy        tests/galaxy_importer.sh
   stage versions-2.20 tests/versions.sh 2.20
-  stage versions-2.18 tests/versions.sh 2.18
+  stage versions-2.18 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.18
+  stage versions-2.21 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.21
+  # tests/molecule.sh holds a lock per scenario: with lane [2] sharing no scenario, these take turns only here.
+  after_bed preflight      tests/molecule.sh preflight
+  after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
+  after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
 ) 2>&1 | sed -u 's/^/[1] /' &
 (
+  stage lint          ansible-lint --profile production
+  stage galaxy        tests/galaxy_importer.sh
+  after_bed unit      python -m pytest -q tests/unit
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
-  stage integration   python -m pytest -q -n 2 --dist loadfile tests/integration
-  stage versions-2.21 tests/versions.sh 2.21
-  # tests/molecule.sh holds a lock per scenario: the versions' preflight runs take turns with this one.
-  stage preflight     tests/molecule.sh preflight
+  after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
 ) 2>&1 | sed -u 's/^/[2] /' &
 wait
-printf '\n===== the two lanes took %ss =====\n' $((SECONDS - t0))
+printf '\n===== the bed and the two lanes took %ss =====\n' $((SECONDS - t0))
 
 # Every other scenario (or those named in INFEROPS_MOLECULE_SCENARIOS), one after the other.
 if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
@@ -49,12 +68,12 @@ if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
 else
   mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vx preflight | sort)
 fi
-stage molecule  tests/molecule.sh "${scenarios[@]}"
-stage journey   python -m pytest -q -s tests/journey
+after_bed molecule tests/molecule.sh "${scenarios[@]}"
+after_bed journey  python -m pytest -q -s tests/journey
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in unit integration lint sanity galaxy versions-2.20 versions-2.18 versions-2.21 preflight molecule journey; do
+for name in bed sanity versions-2.20 versions-2.18 versions-2.21 preflight preflight-2.18 preflight-2.21 lint galaxy unit integration molecule journey; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"

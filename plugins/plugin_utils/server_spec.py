@@ -36,7 +36,7 @@ SETTINGS = (
     'vllm_server_api_key', 'vllm_server_health_timeout', 'vllm_server_perf_gate', 'vllm_server_gateways',
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
     'vllm_server_state', 'vllm_server_log_level', 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_hooks_dir',
-    'vllm_server_supervisor_dir',
+    'vllm_server_supervisor_dir', 'vllm_server_cache_dir',
 )
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
@@ -108,6 +108,9 @@ CTR_CONFIG_DIR = '/etc/inferops-vllm'
 CTR_SECRETS_DIR = '/run/secrets/inferops-vllm'
 CTR_LOG_DIR = '/var/log/inferops-vllm'
 CTR_HF_HOME = '/root/.cache/huggingface'
+CTR_VLLM_CACHE = '/root/.cache/vllm'
+# What vllm_server mounts in a container: a volume of vllm_server_volumes may not land there.
+CTR_MANAGED = (CTR_CONFIG_DIR, CTR_SECRETS_DIR, CTR_LOG_DIR, CTR_HF_HOME, CTR_VLLM_CACHE)
 # States of a container (docker, podman), supervisord program or systemd unit that still run
 # (or are being restarted by their engine or manager).
 RUNNING_STATES = ('running', 'restarting', 'RUNNING', 'STARTING', 'BACKOFF', 'active', 'activating', 'reloading')
@@ -258,6 +261,8 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     paths = ('vllm_server_base_dir', 'vllm_server_hf_cache_dir', 'vllm_server_model_dir', 'vllm_server_venv',
              'vllm_server_supervisor_conf_dir')
     bad = ['%s=%s' % (name, _show(s[name])) for name in paths if not PATH_RE.match(s[name])]
+    if s['vllm_server_cache_dir'] and not PATH_RE.match(s['vllm_server_cache_dir']):
+        bad.append('vllm_server_cache_dir=%s' % _show(s['vllm_server_cache_dir']))
     if s['vllm_server_supervisor_dir'] and not PATH_RE.match(s['vllm_server_supervisor_dir']):
         bad.append('vllm_server_supervisor_dir=%s' % _show(s['vllm_server_supervisor_dir']))
     if bad:
@@ -334,10 +339,17 @@ def _problems(s, inventory_hosts, perf_gate_problems):
         out.append('vllm_server_log_level=%s must be one of %s' % (_show(s['vllm_server_log_level']), ', '.join(LOG_LEVELS)))
     if 'VLLM_LOGGING_LEVEL' in env:
         out.append('vllm_server_env sets VLLM_LOGGING_LEVEL, which vllm_server sets itself: use vllm_server_log_level instead')
+    if 'VLLM_CACHE_ROOT' in env and s['vllm_server_cache_dir']:
+        out.append('vllm_server_env sets VLLM_CACHE_ROOT, which vllm_server sets from vllm_server_cache_dir: set that instead')
     bad_volumes = [v for v in s['vllm_server_volumes'] if not _volume_ok(v)]
     if bad_volumes:
         out.append('vllm_server_volumes item(s) %s must be host_path:container_path[:%s], both absolute paths without whitespace, '
                    'control characters or .. parts' % (', '.join(_show(v) for v in bad_volumes), '|'.join(VOLUME_OPTIONS)))
+    taken = [v for v in s['vllm_server_volumes'] if _volume_ok(v) and str(v).split(':')[1].rstrip('/') in CTR_MANAGED]
+    if taken:
+        out.append('vllm_server_volumes item(s) %s land on a folder vllm_server mounts itself (%s): for vLLM\'s cache use '
+                   'vllm_server_cache_dir, for the Hugging Face cache vllm_server_hf_cache_dir'
+                   % (', '.join(_show(v) for v in taken), ', '.join(CTR_MANAGED)))
     bad_opts = [o for o in s['vllm_server_security_opts'] if not re.match(r'^[A-Za-z0-9_.:=/,-]+\Z', str(o))]
     if bad_opts:
         out.append('vllm_server_security_opts item(s) %s must be --security-opt values such as label=disable (no whitespace)'
@@ -418,6 +430,8 @@ def _container(s, release_dir, log_dir, node):
                '%s/secrets:%s:ro' % (release_dir, CTR_SECRETS_DIR),
                '%s:%s' % (log_dir, CTR_LOG_DIR),
                '%s:%s' % (s['vllm_server_hf_cache_dir'], CTR_HF_HOME)]
+    if s['vllm_server_cache_dir']:
+        volumes.append('%s:%s' % (s['vllm_server_cache_dir'], CTR_VLLM_CACHE))
     if s['vllm_server_model_source']:
         volumes.append('%s:%s:ro' % (s['vllm_server_model_dir'], s['vllm_server_model_dir']))
     elif node_model_path(s) and node.get('model_on_node'):
@@ -476,7 +490,7 @@ def build(s, model_source_signature='', node=None):
         'layout': LAYOUT, 'name': s['vllm_server_name'], 'runtime': s['vllm_server_runtime'],
         'accelerator': s['vllm_server_accelerator'], 'model': m, 'model_source': model_source_signature,
         'settings_argv': _serve_args(s, m, container, '{secrets}'), 'env': env, 'secrets': secrets, 'config': config,
-        'dirs': [server_dir, s['vllm_server_hf_cache_dir'], s['vllm_server_model_dir']],
+        'dirs': [server_dir, s['vllm_server_hf_cache_dir'], s['vllm_server_model_dir'], s['vllm_server_cache_dir']],
         'container': _container(s, '{release}', log_dir, node) if container else None,
         'process': None if container else {
             'venv': s['vllm_server_venv'], 'pip_spec': s['vllm_server_pip_spec'], 'manager': s['vllm_server_process_manager'],
@@ -494,6 +508,8 @@ def build(s, model_source_signature='', node=None):
     if s['vllm_server_hf_token']:
         environment['HF_TOKEN_PATH'] = seen_secrets + '/hf_token'
     environment['HF_HOME'] = CTR_HF_HOME if container else s['vllm_server_hf_cache_dir']
+    if s['vllm_server_cache_dir']:
+        environment['VLLM_CACHE_ROOT'] = CTR_VLLM_CACHE if container else s['vllm_server_cache_dir']
     if not container and s['vllm_server_log_level'] != 'INFO':
         environment['VLLM_LOGGING_LEVEL'] = s['vllm_server_log_level']
     if _cuda_visible_devices(s):
@@ -517,7 +533,8 @@ def build(s, model_source_signature='', node=None):
         'env': environment,
         'config': config,
         # Folders the node must have before the start: the log folder, the cache, the host side of more mounts.
-        'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([str(v).split(':', maxsplit=1)[0] for v in s['vllm_server_volumes']] if container else []),
+        'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([s['vllm_server_cache_dir']] if s['vllm_server_cache_dir'] else [])
+        + ([str(v).split(':', maxsplit=1)[0] for v in s['vllm_server_volumes']] if container else []),
         'secret_files': sorted(secrets),
         'gpus_used': gpus_used(s),
         'running_states': list(RUNNING_STATES),

@@ -20,10 +20,12 @@ FINGERPRINT_LINE = re.compile(r'inferops\.gpu_inference\.vllm_server fingerprint
 
 def settings(**changes):
     values = dict((name, DEFAULTS[name]) for name in server_spec.SETTINGS)
-    # The three defaults that are expressions, as the role resolves them without inventory variables.
+    # The defaults that are expressions, as the role resolves them without inventory variables.
     values.update(vllm_server_runtime='docker', vllm_server_accelerator='nvidia', vllm_server_image=DEFAULTS['vllm_server_image_gpu'],
                   vllm_server_model='org/model')
     values.update(changes)
+    if 'vllm_server_cache_dir' not in changes:
+        values['vllm_server_cache_dir'] = DEFAULTS['vllm_server_cache_dir'].replace('{{ vllm_server_base_dir }}', values['vllm_server_base_dir'])
     return server_spec.settings_of(values)
 
 
@@ -53,7 +55,8 @@ OTHER = {
     'vllm_server_supervisor_dir': '/home/jovyan/inferops/supervisor',
     'vllm_server_gateways': ['gateway1'],
     'vllm_server_perf_gate': {'max_ttft_rise': 0.5},
-    'vllm_server_volumes': ['/var/lib/inferops/vllm-cache:/root/.cache/vllm'],
+    'vllm_server_volumes': ['/srv/datasets:/datasets:ro'],
+    'vllm_server_cache_dir': '/srv/vllm-cache',
     'vllm_server_security_opts': ['label=disable'],
     'vllm_server_hooks_dir': '/usr/share/containers/oci/hooks.d',
 }
@@ -228,6 +231,24 @@ def test_the_log_level_reaches_the_logging_configuration_or_the_process_environm
     assert process['env']['VLLM_LOGGING_LEVEL'] == 'DEBUG'
     found = server_spec.problems(settings(vllm_server_env={'VLLM_LOGGING_LEVEL': 'DEBUG'}), ())
     assert found == ['vllm_server_env sets VLLM_LOGGING_LEVEL, which vllm_server sets itself: use vllm_server_log_level instead']
+
+
+def test_vllms_cache_is_kept_on_the_node_under_the_base_folder_by_default():
+    spec = server_spec.build(settings(vllm_server_base_dir='/srv/inferops'))
+    assert '/srv/inferops/vllm-cache:/root/.cache/vllm' in spec['engine']['volumes']
+    assert spec['env']['VLLM_CACHE_ROOT'] == '/root/.cache/vllm' and '/srv/inferops/vllm-cache' in spec['dirs']
+    process = server_spec.build(settings(vllm_server_runtime='process', vllm_server_cache_dir='/home/jovyan/.cache/vllm'))
+    assert process['env']['VLLM_CACHE_ROOT'] == '/home/jovyan/.cache/vllm' and '/home/jovyan/.cache/vllm' in process['dirs']
+    assert 'VLLM_CACHE_ROOT="/home/jovyan/.cache/vllm"' in process['process']['files']['supervisor']
+    off = server_spec.build(settings(vllm_server_cache_dir=''))
+    assert 'VLLM_CACHE_ROOT' not in off['env'] and not [v for v in off['engine']['volumes'] if '/root/.cache/vllm' in v]
+    found = server_spec.problems(settings(vllm_server_volumes=['/srv/c:/root/.cache/vllm/', '/srv/h:/root/.cache/huggingface:ro',
+                                                               '/srv/d:/datasets'], vllm_server_env={'VLLM_CACHE_ROOT': '/x'},
+                                          vllm_server_cache_dir='relative/cache'), ())
+    assert 'vllm_server_cache_dir="relative/cache" must be absolute paths without whitespace, control characters or .. parts' in found
+    assert ('vllm_server_volumes item(s) "/srv/c:/root/.cache/vllm/", "/srv/h:/root/.cache/huggingface:ro" land on a folder '
+            'vllm_server mounts itself') in ' '.join(found)
+    assert 'vllm_server_env sets VLLM_CACHE_ROOT, which vllm_server sets from vllm_server_cache_dir: set that instead' in found
 
 
 def test_more_mounts_security_options_and_hooks_reach_the_engine_and_are_checked():
