@@ -5,13 +5,13 @@
 # The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
 # core for minutes on a fresh machine) builds in the background while the stages that need no
 # engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
-# one core: [1] the ansible-test sanity runs (the main pin, then ansible-core 2.20, and 2.18 and
-# 2.21 with their unit tests), then, once the bed is built, the Molecule preflight scenario
-# (doubles only, it times nothing) on the main pin, 2.18 and 2.21; [2] lint and galaxy, then,
-# once the bed is built, the unit tests (the alert rules' test runs the bed's promtool) and the
-# integration battery. Their lines are printed as they come, marked [bed], [1] and [2].
-# Molecule's other scenarios and the journey, which measure servers (performance gates,
-# start-up times), then run alone.
+# one core, balanced by their times on a fresh machine: [1] ansible-test sanity on the main pin,
+# then ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built, the
+# Molecule preflight scenario (doubles only, it times nothing) on 2.18 and 2.21; [2] lint,
+# galaxy, the unit tests and ansible-core 2.21's unit and sanity, then, once the bed is built, the
+# integration battery and the preflight scenario on the main pin. Their lines are printed as
+# they come, marked [bed], [1] and [2]. Molecule's other scenarios and the journey, which
+# measure servers (performance gates, start-up times), then run alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -45,19 +45,19 @@ t0=$SECONDS
   stage sanity        tests/sanity.sh
   stage versions-2.20 tests/versions.sh 2.20
   stage versions-2.18 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.18
-  stage versions-2.21 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.21
-  # tests/molecule.sh holds a lock per scenario: with lane [2] sharing no scenario, these take turns only here.
-  after_bed preflight      tests/molecule.sh preflight
+  # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
   after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
   after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
 ) 2>&1 | sed -u 's/^/[1] /' &
 (
   stage lint          ansible-lint --profile production
   stage galaxy        tests/galaxy_importer.sh
-  after_bed unit      python -m pytest -q tests/unit
+  stage unit          python -m pytest -q tests/unit
+  stage versions-2.21 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.21
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
   after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
+  after_bed preflight   tests/molecule.sh preflight
 ) 2>&1 | sed -u 's/^/[2] /' &
 wait
 printf '\n===== the bed and the two lanes took %ss =====\n' $((SECONDS - t0))

@@ -80,7 +80,8 @@ class ActionModule(ActionBase):
             return result
 
         needs_deploy = replace == 'always' or server_plan.needs_deploy(spec, probe)
-        facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy}
+        facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy,
+                 '_vllm_server_model_presence': server_plan.model_presence(settings, spec, probe)}
         if args['record']:
             # Nothing left to do for this run: the server is left as it is, answers, was not restarted, and no
             # evidence is to be saved (none in check mode). The outcome is recorded here, as the role's last task would.

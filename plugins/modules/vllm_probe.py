@@ -113,6 +113,19 @@ options:
     description:
       - A model folder the server would read from the node; RV(model_on_node) says whether the node has it.
     type: str
+  model_files:
+    description:
+      - A model folder on the node whose files and sizes RV(model_files) lists (a staged copy, compared with the
+        controller's folder by M(inferops.gpu_inference.vllm_server)'s plan).
+    type: str
+  hf_model:
+    description:
+      - A Hugging Face model id (C(org/name)) looked for in the hub cache under O(hf_home); RV(hf_cached) says whether a
+        snapshot with weights is there.
+    type: str
+  hf_home:
+    description: The Hugging Face cache folder on the node (C(HF_HOME)), for O(hf_model).
+    type: str
   nvidia_smi:
     description:
       - Also count the GPUs with this C(nvidia-smi) (a path, or a name looked up as
@@ -223,6 +236,14 @@ model_on_node:
   description: Whether O(model_path) is a folder on the node.
   returned: when model_path is given
   type: bool
+model_files:
+  description: The files under O(model_files) and their sizes (relative path to bytes); null when it is not a folder.
+  returned: when model_files is given
+  type: dict
+hf_cached:
+  description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) with weights.
+  returned: when hf_model is given
+  type: bool
 gpu_count:
   description: The GPUs nvidia-smi reports (with O(nvidia_smi) only).
   returned: when nvidia_smi is given
@@ -245,6 +266,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import hub_snapshot, sizes
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
 
@@ -328,11 +350,18 @@ def main():
             metrics=dict(type='bool', default=False),
             nvidia_smi=dict(type='str'),
             model_path=dict(type='str'),
+            model_files=dict(type='str'),
+            hf_model=dict(type='str'),
+            hf_home=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
     gpus = {'model_on_node': os.path.isdir(p['model_path'])} if p['model_path'] else {}
+    if p['model_files']:
+        gpus['model_files'] = sizes(p['model_files'])
+    if p['hf_model'] and p['hf_home']:
+        gpus['hf_cached'] = bool(hub_snapshot(p['hf_home'], p['hf_model']))
     if p['nvidia_smi']:
         # The GPU count in the same run (vllm_server's validation reads the node once).
         path = resolve_executable(module.get_bin_path, p['nvidia_smi'])

@@ -15,6 +15,7 @@ import re
 
 from ansible.plugins.loader import lookup_loader
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_spec
 
 
@@ -97,7 +98,31 @@ def probe_args(settings, spec, nvidia_smi):
         args['nvidia_smi'] = nvidia_smi
     if spec['node_model_path']:
         args['model_path'] = spec['node_model_path']
+    m = spec['model']
+    if m['staged'] or (m['is_path'] and not container):
+        args['model_files'] = m['ref']
+    elif not m['is_path']:
+        args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'])
     return args
+
+
+def model_presence(settings, spec, probe):
+    """Whether the node has the model these settings serve before their server starts, and where it is looked for:
+    {'on_node': True, False or None (in the image: not the node's to have), 'where': ..., 'missing': [files]}."""
+    m = spec['model']
+    if m['staged']:
+        wanted = model_files.sizes(settings['vllm_server_model_source']) or {}
+        missing = model_files.differences(wanted, probe.get('model_files'))
+        return {'on_node': not missing, 'where': 'staged copy %s' % m['staged'], 'missing': missing[:5]}
+    if m['is_path'] and spec['container']:
+        # A container serves the path from the node when the node has it, else from its image (not the node's to have).
+        if spec['node_model_path'] and probe.get('model_on_node'):
+            return {'on_node': True, 'where': 'folder %s' % m['ref'], 'missing': []}
+        return {'on_node': None, 'where': '%s inside the image %s' % (m['ref'], spec['image']), 'missing': []}
+    if m['is_path']:
+        return {'on_node': bool(probe.get('model_files')), 'where': 'folder %s' % m['ref'], 'missing': []}
+    return {'on_node': bool(probe.get('hf_cached')), 'where': 'Hugging Face cache %s' % settings['vllm_server_hf_cache_dir'],
+            'missing': []}
 
 
 def _int(value):

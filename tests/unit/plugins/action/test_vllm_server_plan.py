@@ -145,7 +145,7 @@ def test_the_decision(says, needs_deploy, done):
     assert ('vllm_server_result' in facts) is done
     # Without record (the validate entry point: redeploy.yml's plan), only the plan.
     plain, dummy = plan(variables, answer)
-    assert sorted(plain['ansible_facts']) == ['_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
+    assert sorted(plain['ansible_facts']) == ['_vllm_server_model_presence', '_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
 
 
 def test_replace_always_replaces_the_same_server_and_a_bad_value_is_named_before_the_node_is_read():
@@ -221,7 +221,8 @@ def test_the_probe_is_asked_as_the_role_asked_it():
     spec = lookup_spec(variables)
     dummy, calls = plan(variables, node_says(spec, gpu_count=1))
     assert calls == [(PROBE, {'url': 'http://127.0.0.1:8003', 'served_model_name': 'Llama-3.1-8B-Instruct', 'log_file': spec['log_file'],
-                              'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi'})]
+                              'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi',
+                              'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache'})]
     keyed = host_vars(vllm_server_api_key=API_KEY, vllm_server_model='/models/llama-8b')
     dummy, calls = plan(keyed, node_says(lookup_spec(keyed), gpu_count=1))
     assert calls[0][1]['api_key'] == API_KEY and calls[0][1]['model_path'] == '/models/llama-8b'
@@ -257,3 +258,46 @@ def test_the_api_key_reaches_only_the_probe_which_masks_it():
     assert API_KEY not in json.dumps(result, default=str)
     probe = result['ansible_facts']['_vllm_server_probe']
     assert probe['ready'] is False and probe['watch_kind'] == 'supervisor' and result['ansible_facts']['_vllm_server_needs_deploy'] is True
+
+
+def test_the_plan_says_whether_the_node_already_has_the_target_model(tmp_path):
+    # vllm_probe run for real on this machine's folders, as a node's: a staged copy compared file by file with the
+    # controller's folder, a model path for a process, a hub id in the Hugging Face cache.
+    source, node = tmp_path / 'controller' / 'tiny', tmp_path / 'node'
+    source.mkdir(parents=True)
+    (source / 'config.json').write_text('{}')
+    (source / 'model.safetensors').write_bytes(b'w' * 1000)
+    base = dict(inferops_runtime='process', inferops_accelerator='cpu', vllm_server_process_manager='supervisor', vllm_server_port=1,
+                vllm_server_base_dir=str(node / 'vllm'), vllm_server_hf_cache_dir=str(node / 'hf'))
+
+    def presence(**values):
+        result, dummy = plan(host_vars(**dict(base, **values)), real=True)
+        assert not result.get('failed'), result.get('msg')
+        return result['ansible_facts']['_vllm_server_model_presence']
+
+    staged = dict(vllm_server_model_source=str(source), vllm_server_model_dir=str(node / 'models'))
+    found = presence(**staged)
+    assert found['on_node'] is False and found['where'] == 'staged copy %s/models/tiny' % node
+    assert found['missing'] == ['config.json', 'model.safetensors']
+    (node / 'models' / 'tiny').mkdir(parents=True)
+    (node / 'models' / 'tiny' / 'config.json').write_text('{}')
+    (node / 'models' / 'tiny' / 'model.safetensors').write_bytes(b'w' * 999)  # a copy cut short
+    assert presence(**staged)['missing'] == ['model.safetensors']
+    (node / 'models' / 'tiny' / 'model.safetensors').write_bytes(b'w' * 1000)
+    assert presence(**staged) == {'on_node': True, 'where': 'staged copy %s/models/tiny' % node, 'missing': []}
+
+    assert presence(vllm_server_model=str(node / 'models' / 'tiny'))['on_node'] is True
+    # A container serves a path the node lacks from its image: not the node's to have.
+    image = 'public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.32.0'
+    assert presence(inferops_runtime='docker', vllm_server_model=str(node / 'models' / 'other')) == {
+        'on_node': None, 'where': '%s/models/other inside the image %s' % (node, image), 'missing': []}
+    assert presence(inferops_runtime='docker', vllm_server_model=str(node / 'models' / 'tiny'))['on_node'] is True
+    assert presence(vllm_server_model=str(node / 'models' / 'other'))['on_node'] is False
+
+    assert presence()['on_node'] is False  # the hub id, not in the cache
+    snapshot = node / 'hf' / 'hub' / ('models--' + MODEL.replace('/', '--')) / 'snapshots' / '0123abcd'
+    snapshot.mkdir(parents=True)
+    (snapshot / 'config.json').write_text('{}')
+    assert presence()['on_node'] is False  # a snapshot without weights: a download cut short
+    (snapshot / 'model.safetensors').write_bytes(b'w')
+    assert presence() == {'on_node': True, 'where': 'Hugging Face cache %s/hf' % node, 'missing': []}

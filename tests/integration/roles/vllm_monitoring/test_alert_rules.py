@@ -1,6 +1,7 @@
 """The alert rules role vllm_monitoring ships (roles/vllm_monitoring/files/inferops-alerts.yml), checked and tested
 by the real promtool (Debian's prometheus package; `make bed` puts one beside the virtualenv's Python where the
-machine has none): inferops-alerts.test.yml holds the input series and the alerts expected from them."""
+machine has none): inferops-alerts.test.yml holds the input series and the alerts expected from them. With the
+integration tests, which run once the bed is built (the unit tests run before it)."""
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ ALERTS = ['VllmNodeDown', 'VllmEngineStalled', 'VllmKvCacheSaturated', 'GpuXidEr
 def promtool():
     found = shutil.which('promtool')
     if not found:
-        pytest.skip('promtool is not installed (make bed copies Debian\'s into the virtualenv)')
+        pytest.fail('promtool is not installed: make bed copies Debian\'s into the virtualenv')
     return found
 
 

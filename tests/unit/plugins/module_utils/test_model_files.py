@@ -1,0 +1,38 @@
+"""model_files: a folder's files and sizes (links followed, broken ones skipped, long listings cut), the newest hub
+snapshot that holds weights, and what a node's copy lacks."""
+import os
+
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
+
+
+def test_sizes_follow_links_skip_broken_ones_and_are_none_for_no_folder(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / 'a.bin').write_bytes(b'12345')
+    os.symlink(str(tmp_path / 'sub' / 'a.bin'), str(tmp_path / 'link.bin'))
+    os.symlink(str(tmp_path / 'gone'), str(tmp_path / 'broken.bin'))
+    assert model_files.sizes(str(tmp_path)) == {'sub/a.bin': 5, 'link.bin': 5}
+    assert model_files.sizes(str(tmp_path / 'nothing')) is None and model_files.sizes('') is None
+
+
+def test_a_long_listing_is_cut_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_files, 'MAX_FILES', 3)
+    for i in range(5):
+        (tmp_path / ('f%d' % i)).write_text('x')
+    found = model_files.sizes(str(tmp_path))
+    assert len(found) == 4 and found['...'] == -1
+
+
+def test_the_newest_snapshot_with_weights(tmp_path):
+    snapshots = tmp_path / 'hub' / 'models--org--name' / 'snapshots'
+    assert model_files.hub_snapshot(str(tmp_path), 'org/name') == ''
+    (snapshots / 'old').mkdir(parents=True)
+    (snapshots / 'old' / 'model.safetensors').write_text('w')
+    (snapshots / 'new').mkdir()
+    (snapshots / 'new' / 'config.json').write_text('{}')  # no weights yet
+    assert model_files.hub_snapshot(str(tmp_path), 'org/name') == str(snapshots / 'old')
+
+
+def test_differences_name_what_is_missing_or_of_another_size():
+    wanted = {'config.json': 2, 'model.safetensors': 1000, 'tokenizer.json': 50}
+    assert model_files.differences(wanted, {'config.json': 2, 'model.safetensors': 999}) == ['model.safetensors', 'tokenizer.json']
+    assert model_files.differences(wanted, None) == sorted(wanted) and model_files.differences(wanted, dict(wanted)) == []
