@@ -15,5 +15,6 @@ install -m 0644 "$root/tests/doubles/cdi/nvidia.yaml" "$tree/etc/cdi/nvidia.yaml
 install -m 0644 "$root/tests/unit/fixtures/kernel_log/clean.log" "$tree/usr/local/share/kernel-log-double/kern.log"
 out=$(mktemp /tmp/inferops-gpu-doubles.XXXXXX.tar)
 # Files only: the folders they land in keep their modes on the node.
-(cd "$tree" && find usr etc -type f | sort | tar --owner=0 --group=0 --no-recursion -cf "$out" -T -)
+# Fixed owner and times: the same doubles make the same archive, so that a second install changes nothing.
+(cd "$tree" && find usr etc -type f | sort | tar --owner=0 --group=0 --mtime=2026-01-01T00:00:00Z --no-recursion -cf "$out" -T -)
 echo "$out"
