@@ -6,12 +6,12 @@
 # core for minutes on a fresh machine) builds in the background while the stages that need no
 # engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
 # one core, balanced by their times on a fresh machine: [1] ansible-test sanity on the main pin,
-# then ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built, the
-# Molecule preflight scenario (doubles only, it times nothing) on 2.18 and 2.21; [2] lint,
-# galaxy, the unit tests and ansible-core 2.21's unit and sanity, then, once the bed is built, the
-# integration battery and the preflight scenario on the main pin. Their lines are printed as
-# they come, marked [bed], [1] and [2]. Molecule's other scenarios and the journey, which
-# measure servers (performance gates, start-up times), then run alone.
+# galaxy, ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built, the
+# Molecule preflight scenario (doubles only, it times nothing) on the main pin, 2.18 and 2.21;
+# [2] lint, the unit tests and ansible-core 2.21's unit and sanity, then, once the bed is built,
+# the integration battery. Their lines are printed as they come, marked [bed], [1] and [2].
+# Molecule's other scenarios and the journey, which measure servers (performance gates,
+# start-up times), then run alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -43,21 +43,21 @@ t0=$SECONDS
 ( stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
 (
   stage sanity        tests/sanity.sh
+  stage galaxy        tests/galaxy_importer.sh
   stage versions-2.20 tests/versions.sh 2.20
   stage versions-2.18 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.18
   # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
+  after_bed preflight      tests/molecule.sh preflight
   after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
   after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
 ) 2>&1 | sed -u 's/^/[1] /' &
 (
   stage lint          ansible-lint --profile production
-  stage galaxy        tests/galaxy_importer.sh
   stage unit          python -m pytest -q tests/unit
   stage versions-2.21 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.21
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
   after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
-  after_bed preflight   tests/molecule.sh preflight
 ) 2>&1 | sed -u 's/^/[2] /' &
 wait
 printf '\n===== the bed and the two lanes took %ss =====\n' $((SECONDS - t0))
