@@ -305,6 +305,11 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         print('the serving check\'s failed verdicts during the journey:\n%s' % (verdicts or '(none)'))
         seen += '\n' + verdicts[-3000:]
         assert counted['sent'] > 20 and counted['lost'] == 0, seen  # a string: pytest shortens a dict
+        # Before it started, the plan said where each node's target model is: the pods' folder on the node, the
+        # droplets' inside the image (vllm_server_plan.model).
+        flat = ' '.join(out.split())
+        assert flat.count('the model is on the node (folder /models/tiny-llama)') == 2, out[-3000:]
+        assert flat.count('the model is in the image (/models/tiny-llama inside the image inferops/vllm-cpu:0.32.0)') == 2, out[-3000:]
         summaries = sorted(d for d in os.listdir(os.path.join(work, 'reports')) if d.startswith('redeploy-') and not d.endswith('-latest'))
         with open(os.path.join(work, 'reports', summaries[-1], 'summary.json')) as handle:
             summary = json.load(handle)
