@@ -36,7 +36,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=dict(record=dict(type='bool', default=False)))
+        options = dict(record=dict(type='bool', default=False), model=dict(type='bool', default=False))
+        dummy, args = self.validate_argument_spec(argument_spec=options)
         task_vars = task_vars or {}
         host = task_vars.get('inventory_hostname')
         try:
@@ -53,13 +54,14 @@ class ActionModule(ActionBase):
         if replace not in REPLACE:
             result.update(failed=True, msg=_failure(host, ['vllm_server_replace=%r: must be one of %s' % (replace, ', '.join(REPLACE))]))
             return result
-        signature = server_spec.model_source_signature(settings['vllm_server_model_source'])
+        source = server_plan.source_files(settings)
+        signature = server_spec.model_source_signature(source)
         spec = server_plan.build(settings, None, signature)
 
         # One module run on the node; it only reads, so it runs in check mode too. api_key is no_log in vllm_probe's
         # argument spec: masked in what it returns; its invocation is not kept.
         probe = self._execute_module(module_name=PROBE, task_vars=task_vars,
-                                     module_args=server_plan.probe_args(settings, spec, more.get('vllm_server_nvidia_smi')))
+                                     module_args=server_plan.probe_args(settings, spec, more.get('vllm_server_nvidia_smi'), args['model']))
         if probe.get('failed'):
             result.update(failed=True, msg=probe.get('msg') or '%s failed on %s' % (PROBE, host))
             if probe.get('reason'):
@@ -80,8 +82,9 @@ class ActionModule(ActionBase):
             return result
 
         needs_deploy = replace == 'always' or server_plan.needs_deploy(spec, probe)
-        facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy,
-                 '_vllm_server_model_presence': server_plan.model_presence(settings, spec, probe)}
+        facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy}
+        if args['model']:
+            facts['_vllm_server_model_presence'] = server_plan.model_presence(settings, spec, probe, source)
         if args['record']:
             # Nothing left to do for this run: the server is left as it is, answers, was not restarted, and no
             # evidence is to be saved (none in check mode). The outcome is recorded here, as the role's last task would.

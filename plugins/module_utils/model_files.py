@@ -14,9 +14,11 @@ import os
 MAX_FILES = 10000
 
 
-def sizes(path):
-    """{relative path: size} of the files under path, or None when it is not a folder. Symbolic links to files
-    count with their target's size (the hub cache links snapshots to blobs)."""
+def listing(path, limit=None):
+    """{relative path: (size, modification time in ns)} of the files under path, in a sorted walk, or None when it is
+    not a folder. Symbolic links to files count as their target (the hub cache links snapshots to blobs); a broken one
+    is a file that is not there. With limit, the listing stops there and says so ('...': (-1, 0)).
+    One walk for both readers of the controller's staged folder: its fingerprint row and what a node's copy lacks."""
     if not path or not os.path.isdir(path):
         return None
     found = {}
@@ -25,13 +27,24 @@ def sizes(path):
         for name in sorted(files):
             full = os.path.join(root, name)
             try:
-                found[os.path.relpath(full, path)] = os.stat(full).st_size
-            except OSError:  # a broken link: a file that is not there
+                st = os.stat(full)
+            except OSError:
                 continue
-            if len(found) >= MAX_FILES:
-                found['...'] = -1
+            found[os.path.relpath(full, path)] = (st.st_size, st.st_mtime_ns)
+            if limit and len(found) >= limit:
+                found['...'] = (-1, 0)
                 return found
     return found
+
+
+def sizes(path):
+    """{relative path: size} of the files under path (at most MAX_FILES), or None when it is not a folder."""
+    return sizes_of(listing(path, MAX_FILES))
+
+
+def sizes_of(files):
+    """The sizes of a listing (None stays None)."""
+    return None if files is None else dict((name, size) for name, (size, dummy) in files.items())
 
 
 def hub_snapshot(hf_home, model_id):

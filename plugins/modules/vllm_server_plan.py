@@ -46,6 +46,14 @@ options:
         the outcome C(unchanged), as the role's last task would record it. The role's C(main) sets it.
     type: bool
     default: false
+  model:
+    description:
+      - Also find out whether the node already has the model the settings serve, and set C(_vllm_server_model_presence)
+        (read as C(vllm_server_plan.model)) - a staged copy compared file by file (names and sizes) with the controller's
+        folder, a model path looked for, a hub id looked for in the Hugging Face cache. The role's C(validate) entry
+        point sets it (C(redeploy.yml) prints it before the rollout); a deploy does not need it, and skips the listing.
+    type: bool
+    default: false
 seealso:
   - module: inferops.gpu_inference.vllm_probe
 """
@@ -74,7 +82,7 @@ reason:
 ansible_facts:
   description:
     - C(_vllm_server_spec), C(_vllm_server_probe) and C(_vllm_server_needs_deploy); with O(record) also
-      C(_vllm_server_done), and C(vllm_server_result) when it is true.
+      C(_vllm_server_done), and C(vllm_server_result) when it is true; with O(model) also C(_vllm_server_model_presence).
   returned: success
   type: dict
 """

@@ -48,10 +48,16 @@ def settings_problems(settings, variables):
     return problems + role_variables.unknown(variables, 'vllm_server', server_spec.OUTPUTS)
 
 
+def source_files(settings):
+    """The staged model folder on the controller, listed once (model_files.listing): its fingerprint and, when asked,
+    what a node's copy lacks are read from it. None when no folder is staged."""
+    return model_files.listing(settings['vllm_server_model_source'])
+
+
 def build(settings, node=None, signature=None):
     """The spec of settings that pass their problems (problems: []); signature: the staged model folder's, when known."""
     if signature is None:
-        signature = server_spec.model_source_signature(settings['vllm_server_model_source'])
+        signature = server_spec.model_source_signature(source_files(settings))
     spec = server_spec.build(settings, signature, node or {})
     spec['problems'] = []
     return spec
@@ -76,10 +82,11 @@ def manager(settings, spec, probe=None):
     return (probe or {}).get('watch_kind')
 
 
-def probe_args(settings, spec, nvidia_smi):
+def probe_args(settings, spec, nvidia_smi, model=False):
     """vllm_probe's arguments: what runs on the port now, its log, and (NVIDIA) the GPU count; the model path the
-    server would read from the node, if any. The API key only when there is one (vllm_probe's argument spec marks it
-    no_log: it is masked in what the module returns)."""
+    server would read from the node, if any; with model, what the node has of the model (model_presence reads it).
+    The API key only when there is one (vllm_probe's argument spec marks it no_log: it is masked in what the module
+    returns)."""
     container = spec['container']
     args = {
         'url': spec['local_url'],
@@ -99,6 +106,8 @@ def probe_args(settings, spec, nvidia_smi):
     if spec['node_model_path']:
         args['model_path'] = spec['node_model_path']
     m = spec['model']
+    if not model:
+        return args
     if m['staged'] or (m['is_path'] and not container):
         args['model_files'] = m['ref']
     elif not m['is_path']:
@@ -106,12 +115,13 @@ def probe_args(settings, spec, nvidia_smi):
     return args
 
 
-def model_presence(settings, spec, probe):
+def model_presence(settings, spec, probe, source):
     """Whether the node has the model these settings serve before their server starts, and where it is looked for:
-    {'on_node': True, False or None (in the image: not the node's to have), 'where': ..., 'missing': [files]}."""
+    {'on_node': True, False or None (in the image: not the node's to have), 'where': ..., 'missing': [files]}.
+    source: the controller's staged folder (source_files); probe: vllm_probe's answer to probe_args(..., model=True)."""
     m = spec['model']
     if m['staged']:
-        wanted = model_files.sizes(settings['vllm_server_model_source']) or {}
+        wanted = model_files.sizes_of(source) or {}
         missing = model_files.differences(wanted, probe.get('model_files'))
         return {'on_node': not missing, 'where': 'staged copy %s' % m['staged'], 'missing': missing[:5]}
     if m['is_path'] and spec['container']:

@@ -678,15 +678,9 @@ def supervisord_config(conf_dir, own_dir=''):
     ]) + '\n'
 
 
-def model_source_signature(path):
-    """What a model folder on the controller holds: each file's relative path, size and modification time."""
-    if not path or not os.path.isdir(path):
+def model_source_signature(files):
+    """What a model folder on the controller holds, from its listing (model_files.listing: each file's relative path,
+    size and modification time): a hash, '' for no folder."""
+    if files is None:
         return ''
-    rows = []
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            st = os.stat(full)
-            rows.append('%s %d %d' % (os.path.relpath(full, path), st.st_size, st.st_mtime_ns))
-    return _sha256('\n'.join(rows))
+    return _sha256('\n'.join('%s %d %d' % (name, size, mtime) for name, (size, mtime) in files.items()))

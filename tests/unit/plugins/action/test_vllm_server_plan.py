@@ -143,9 +143,14 @@ def test_the_decision(says, needs_deploy, done):
     facts = result['ansible_facts']
     assert facts['_vllm_server_needs_deploy'] is needs_deploy and facts['_vllm_server_done'] is done
     assert ('vllm_server_result' in facts) is done
-    # Without record (the validate entry point: redeploy.yml's plan), only the plan.
-    plain, dummy = plan(variables, answer)
-    assert sorted(plain['ansible_facts']) == ['_vllm_server_model_presence', '_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
+    # Without record, only the plan; the model's presence only when asked (the validate entry point: redeploy.yml's
+    # plan), and only then does the probe look for the model's files (a deploy skips that listing).
+    plain, calls = plan(variables, answer)
+    assert sorted(plain['ansible_facts']) == ['_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
+    assert not set(calls[0][1]) & {'model_files', 'hf_model', 'hf_home'}
+    asked, calls = plan(variables, answer, args={'model': True})
+    assert sorted(asked['ansible_facts']) == ['_vllm_server_model_presence', '_vllm_server_needs_deploy', '_vllm_server_probe', '_vllm_server_spec']
+    assert calls[0][1]['hf_model'] == MODEL
 
 
 def test_replace_always_replaces_the_same_server_and_a_bad_value_is_named_before_the_node_is_read():
@@ -219,7 +224,7 @@ def test_the_port_of_a_process_names_the_manager_the_node_has():
 def test_the_probe_is_asked_as_the_role_asked_it():
     variables = host_vars(vllm_server_nvidia_smi='/usr/bin/nvidia-smi', vllm_server_port=8003)
     spec = lookup_spec(variables)
-    dummy, calls = plan(variables, node_says(spec, gpu_count=1))
+    dummy, calls = plan(variables, node_says(spec, gpu_count=1), args={'model': True})
     assert calls == [(PROBE, {'url': 'http://127.0.0.1:8003', 'served_model_name': 'Llama-3.1-8B-Instruct', 'log_file': spec['log_file'],
                               'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi',
                               'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache'})]
@@ -271,7 +276,7 @@ def test_the_plan_says_whether_the_node_already_has_the_target_model(tmp_path):
                 vllm_server_base_dir=str(node / 'vllm'), vllm_server_hf_cache_dir=str(node / 'hf'))
 
     def presence(**values):
-        result, dummy = plan(host_vars(**dict(base, **values)), real=True)
+        result, dummy = plan(host_vars(**dict(base, **values)), real=True, args={'model': True})
         assert not result.get('failed'), result.get('msg')
         return result['ansible_facts']['_vllm_server_model_presence']
 

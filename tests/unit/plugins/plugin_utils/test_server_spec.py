@@ -7,6 +7,7 @@ import shlex
 import pytest
 import yaml
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
 from unit_support import ROOT
 
@@ -86,7 +87,7 @@ def fingerprints(tmp_path, **changes):
     out = {}
     for runtime in ('docker', 'podman', 'process'):
         s = settings(**dict({'vllm_server_runtime': runtime}, **changes))
-        signature = server_spec.model_source_signature(s['vllm_server_model_source'])
+        signature = server_spec.model_source_signature(model_files.listing(s['vllm_server_model_source']))
         out[runtime] = server_spec.build(s, signature)['fingerprint']
     return out
 
@@ -120,9 +121,9 @@ def test_a_staged_folder_whose_files_changed_changes_the_fingerprint(tmp_path):
     folder.mkdir()
     (folder / 'model.safetensors').write_bytes(b'a' * 10)
     s = settings(vllm_server_model='', vllm_server_model_source=str(folder))
-    before = server_spec.build(s, server_spec.model_source_signature(str(folder)))
+    before = server_spec.build(s, server_spec.model_source_signature(model_files.listing(str(folder))))
     (folder / 'model.safetensors').write_bytes(b'b' * 11)
-    after = server_spec.build(s, server_spec.model_source_signature(str(folder)))
+    after = server_spec.build(s, server_spec.model_source_signature(model_files.listing(str(folder))))
     assert before['fingerprint'] != after['fingerprint']
     # Served by its path on the node, mounted read-only.
     assert before['argv'][0] == '/var/lib/inferops/models/llama'
@@ -290,3 +291,21 @@ def test_a_supervisord_of_the_users_own_keeps_all_its_files_in_its_folder():
 def test_a_supervisord_of_the_users_own_needs_the_process_runtime_and_an_absolute_folder(changes, words):
     found = server_spec.problems(settings(**dict({'vllm_server_supervisor_dir': '/home/u/sup'}, **changes)), ())
     assert [p for p in found if words in p], found
+
+
+def test_the_staged_folders_signature_keeps_its_rows_so_that_no_running_server_is_replaced_by_an_upgrade(tmp_path):
+    # One listing (model_files.listing) now serves the fingerprint and the model check; the rows hashed are those of
+    # before: '<relative path> <size> <mtime ns>' in a walk with folders and names sorted, joined by newlines.
+    folder = tmp_path / 'llama'
+    (folder / 'sub').mkdir(parents=True)
+    for rel, data in (('z.json', b'{}'), ('a.safetensors', b'w' * 7), ('sub/tok.json', b'[]')):
+        (folder / rel).write_bytes(data)
+    rows = []
+    for root, dirs, files in os.walk(str(folder)):
+        dirs.sort()
+        for name in sorted(files):
+            st = os.stat(os.path.join(root, name))
+            rows.append('%s %d %d' % (os.path.relpath(os.path.join(root, name), str(folder)), st.st_size, st.st_mtime_ns))
+    assert rows[0].startswith('a.safetensors 7 ') and rows[2].startswith('sub/tok.json 2 ')
+    assert server_spec.model_source_signature(model_files.listing(str(folder))) == server_spec._sha256('\n'.join(rows))
+    assert server_spec.model_source_signature(model_files.listing(str(tmp_path / 'none'))) == ''
