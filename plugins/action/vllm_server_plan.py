@@ -83,7 +83,7 @@ class ActionModule(ActionBase):
 
         needs_deploy = replace == 'always' or server_plan.needs_deploy(spec, probe)
         facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy}
-        if args['model']:
+        if server_plan.wants_model_presence(spec, args['model']):
             facts['_vllm_server_model_presence'] = server_plan.model_presence(settings, spec, probe, source)
         if args['record']:
             # Nothing left to do for this run: the server is left as it is, answers, was not restarted, and no

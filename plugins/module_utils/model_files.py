@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 # A model folder holds tens of files; a folder with more is listed up to here (and said to be cut).
@@ -45,6 +46,17 @@ def sizes(path):
 def sizes_of(files):
     """The sizes of a listing (None stays None)."""
     return None if files is None else dict((name, size) for name, (size, dummy) in files.items())
+
+
+def manifest_signature(path):
+    """The signature a staging run recorded beside a staged copy (a small JSON file: {"signature": ...}), or ''."""
+    try:
+        with open(path) as handle:
+            found = json.loads(handle.read(65536))
+    except (OSError, ValueError):
+        return ''
+    signature = found.get('signature') if isinstance(found, dict) else ''
+    return signature if isinstance(signature, str) else ''
 
 
 def hub_snapshot(hf_home, model_id):

@@ -118,6 +118,12 @@ options:
       - A model folder on the node whose files and sizes RV(model_files) lists (a staged copy, compared with the
         controller's folder by M(inferops.gpu_inference.vllm_server)'s plan).
     type: str
+  model_manifest:
+    description:
+      - The record a staging run left beside a staged copy (what the controller's folder held when it was copied:
+        C(vllm_server)'s prepare step writes it after the copy); RV(model_manifest) is its C(signature), '' when
+        there is none or it cannot be read.
+    type: str
   hf_model:
     description:
       - A Hugging Face model id (C(org/name)) looked for in the hub cache under O(hf_home); RV(hf_cached) says whether a
@@ -240,6 +246,10 @@ model_files:
   description: The files under O(model_files) and their sizes (relative path to bytes); null when it is not a folder.
   returned: when model_files is given
   type: dict
+model_manifest:
+  description: The C(signature) in O(model_manifest), '' when there is none.
+  returned: when model_manifest is given
+  type: str
 hf_cached:
   description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) with weights.
   returned: when hf_model is given
@@ -266,7 +276,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import hub_snapshot, sizes
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import hub_snapshot, manifest_signature, sizes
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
 
@@ -351,6 +361,7 @@ def main():
             nvidia_smi=dict(type='str'),
             model_path=dict(type='str'),
             model_files=dict(type='str'),
+            model_manifest=dict(type='str'),
             hf_model=dict(type='str'),
             hf_home=dict(type='str'),
         ),
@@ -360,6 +371,8 @@ def main():
     gpus = {'model_on_node': os.path.isdir(p['model_path'])} if p['model_path'] else {}
     if p['model_files']:
         gpus['model_files'] = sizes(p['model_files'])
+    if p['model_manifest']:
+        gpus['model_manifest'] = manifest_signature(p['model_manifest'])
     if p['hf_model'] and p['hf_home']:
         gpus['hf_cached'] = bool(hub_snapshot(p['hf_home'], p['hf_model']))
     if p['nvidia_smi']:

@@ -82,9 +82,15 @@ def manager(settings, spec, probe=None):
     return (probe or {}).get('watch_kind')
 
 
+def manifest_path(spec):
+    """Where the prepare step records what a staged copy holds (the controller folder's signature), beside the copy."""
+    return spec['model']['staged'] + '.inferops-staged.json' if spec['model']['staged'] else ''
+
+
 def probe_args(settings, spec, nvidia_smi, model=False):
     """vllm_probe's arguments: what runs on the port now, its log, and (NVIDIA) the GPU count; the model path the
-    server would read from the node, if any; with model, what the node has of the model (model_presence reads it).
+    server would read from the node, if any; a staged copy's files and the record of its last staging (the prepare
+    step copies only when it differs); with model, also a path or a hub id looked for (model_presence reads them).
     The API key only when there is one (vllm_probe's argument spec marks it no_log: it is masked in what the module
     returns)."""
     container = spec['container']
@@ -106,24 +112,38 @@ def probe_args(settings, spec, nvidia_smi, model=False):
     if spec['node_model_path']:
         args['model_path'] = spec['node_model_path']
     m = spec['model']
-    if not model:
-        return args
-    if m['staged'] or (m['is_path'] and not container):
+    if m['staged']:
+        args.update(model_files=m['staged'], model_manifest=manifest_path(spec))
+    elif not model:
+        pass
+    elif m['is_path'] and not container:
         args['model_files'] = m['ref']
     elif not m['is_path']:
         args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'])
     return args
 
 
+def wants_model_presence(spec, asked):
+    """Whether the plan says what the node has of the model: when asked (the validate and stage entry points), and
+    always for a staged copy (the prepare step reads it)."""
+    return bool(asked or spec['model']['staged'])
+
+
 def model_presence(settings, spec, probe, source):
     """Whether the node has the model these settings serve before their server starts, and where it is looked for:
-    {'on_node': True, False or None (in the image: not the node's to have), 'where': ..., 'missing': [files]}.
-    source: the controller's staged folder (source_files); probe: vllm_probe's answer to probe_args(..., model=True)."""
+    {'on_node': True, False or None (in the image: not the node's to have), 'where': ..., 'missing': [files]}. A staged
+    copy is on the node when it is current: every file of the controller's folder there with its size, and the record
+    of its last staging ('manifest', beside it) names that folder as it is now (names, sizes, times); else the prepare
+    step copies it. source: the controller's staged folder (source_files); probe: vllm_probe's answer to probe_args."""
     m = spec['model']
     if m['staged']:
         wanted = model_files.sizes_of(source) or {}
         missing = model_files.differences(wanted, probe.get('model_files'))
-        return {'on_node': not missing, 'where': 'staged copy %s' % m['staged'], 'missing': missing[:5]}
+        recorded = bool(spec['model_source']) and probe.get('model_manifest') == spec['model_source']
+        where = 'staged copy %s' % m['staged']
+        if not missing and not recorded:
+            where += ' (not the controller folder as it is now: no record of staging it, or files changed there since)'
+        return {'on_node': not missing and recorded, 'where': where, 'missing': missing[:5], 'manifest': manifest_path(spec)}
     if m['is_path'] and spec['container']:
         # A container serves the path from the node when the node has it, else from its image (not the node's to have).
         if spec['node_model_path'] and probe.get('model_on_node'):

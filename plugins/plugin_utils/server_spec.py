@@ -523,6 +523,8 @@ def build(s, model_source_signature='', node=None):
         'container': container,
         'image': s['vllm_server_image'] if container else s['vllm_server_pip_spec'],
         'model': m,
+        # The staged folder's signature on the controller (names, sizes, times): the prepare step records it beside the copy.
+        'model_source': model_source_signature,
         'local_url': local_url(s),
         'dir': server_dir,
         'releases_dir': releases_dir,

@@ -18,6 +18,8 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 
 from ansible_collections.inferops.gpu_inference.plugins.action.vllm_server_plan import ActionModule
 from ansible_collections.inferops.gpu_inference.plugins.lookup.vllm_server_spec import LookupModule
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
 from unit_support import ROOT, _collection_root, make_action, run_module
 
 DEFAULTS = os.path.join(ROOT, 'roles', 'vllm_server', 'defaults', 'main.yml')
@@ -282,14 +284,33 @@ def test_the_plan_says_whether_the_node_already_has_the_target_model(tmp_path):
 
     staged = dict(vllm_server_model_source=str(source), vllm_server_model_dir=str(node / 'models'))
     found = presence(**staged)
+    manifest = '%s/models/tiny.inferops-staged.json' % node
     assert found['on_node'] is False and found['where'] == 'staged copy %s/models/tiny' % node
-    assert found['missing'] == ['config.json', 'model.safetensors']
+    assert found['missing'] == ['config.json', 'model.safetensors'] and found['manifest'] == manifest
     (node / 'models' / 'tiny').mkdir(parents=True)
     (node / 'models' / 'tiny' / 'config.json').write_text('{}')
     (node / 'models' / 'tiny' / 'model.safetensors').write_bytes(b'w' * 999)  # a copy cut short
     assert presence(**staged)['missing'] == ['model.safetensors']
     (node / 'models' / 'tiny' / 'model.safetensors').write_bytes(b'w' * 1000)
-    assert presence(**staged) == {'on_node': True, 'where': 'staged copy %s/models/tiny' % node, 'missing': []}
+    stale = 'staged copy %s/models/tiny (not the controller folder as it is now: no record of staging it, or files changed there since)'
+    assert presence(**staged) == {'on_node': False, 'where': stale % node, 'missing': [], 'manifest': manifest}
+    # On the node once the record of its staging names the controller's folder as it is now; a file changed there since
+    # (same size, a new time) makes the copy stale again, and so does a record that is not JSON.
+    signature = server_spec.model_source_signature(model_files.listing(str(source)))
+    with open(manifest, 'w') as handle:
+        json.dump({'signature': signature}, handle)
+    assert presence(**staged) == {'on_node': True, 'where': 'staged copy %s/models/tiny' % node, 'missing': [], 'manifest': manifest}
+    os.utime(str(source / 'model.safetensors'), ns=(1, 1))
+    assert presence(**staged)['on_node'] is False
+    with open(manifest, 'w') as handle:
+        json.dump({'signature': server_spec.model_source_signature(model_files.listing(str(source)))}, handle)
+    assert presence(**staged)['on_node'] is True
+    with open(manifest, 'w') as handle:
+        handle.write('not json')
+    assert presence(**staged)['on_node'] is False
+    # A deploy (model not asked) still reads a staged copy: its prepare step copies only when the copy is not current.
+    result, calls = plan(host_vars(**dict(base, **staged)), real=True)
+    assert calls[0][1]['model_manifest'] == manifest and result['ansible_facts']['_vllm_server_model_presence']['on_node'] is False
 
     assert presence(vllm_server_model=str(node / 'models' / 'tiny'))['on_node'] is True
     # A container serves a path the node lacks from its image: not the node's to have.
