@@ -49,9 +49,12 @@ options:
   model:
     description:
       - Also find out whether the node already has the model the settings serve, and set C(_vllm_server_model_presence)
-        (read as C(vllm_server_plan.model)) - a staged copy compared file by file (names and sizes) with the controller's
-        folder, a model path looked for, a hub id looked for in the Hugging Face cache. The role's C(validate) entry
-        point sets it (C(redeploy.yml) prints it before the rollout); a deploy does not need it, and skips the listing.
+        (read as C(vllm_server_plan.model)) - a model path looked for, a hub id looked for in the Hugging Face cache. The
+        role's C(validate) and C(stage) entry points set it (C(redeploy.yml) prints it before the rollout); a deploy does
+        not need it, and skips those lookups.
+      - A staged copy (C(vllm_server_model_source)) is always read, with or without this option - every file of the
+        controller's folder with its size, and the record its last staging left beside it (C(<copy>.inferops-staged.json),
+        the controller folder's names, sizes and times) - because the prepare step copies only a copy that is not current.
     type: bool
     default: false
 seealso:
@@ -82,7 +85,7 @@ reason:
 ansible_facts:
   description:
     - C(_vllm_server_spec), C(_vllm_server_probe) and C(_vllm_server_needs_deploy); with O(record) also
-      C(_vllm_server_done), and C(vllm_server_result) when it is true; with O(model) also C(_vllm_server_model_presence).
+      C(_vllm_server_done), and C(vllm_server_result) when it is true; with O(model), or when a model folder is staged, also C(_vllm_server_model_presence).
   returned: success
   type: dict
 """
