@@ -4,17 +4,14 @@
 #
 # The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
 # core for minutes on a fresh machine) builds in the background while the stages that need no
-# engine run. The stages that judge no server's speed run in three lanes at once, balanced by
-# their times on a fresh machine: [1] ansible-test sanity on the main pin, galaxy, ansible-core
-# 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built, the Molecule preflight
-# scenario (doubles only, it times nothing) on the main pin, 2.18 and 2.21; [2] lint, the unit
-# tests and ansible-core 2.21's unit and sanity, then, once the bed is built, the integration
-# battery; [3] once the bed is built, the Molecule scenarios vllm_server and vllm_server_podman
-# (real servers, but nothing timed: they mostly wait on Ansible's one controller process, and
-# use the cores the other lanes leave). Their lines are printed as they come, marked [bed],
-# [1], [2] and [3]. The Molecule scenarios that measure servers (bench: capacity at an SLO;
-# rollout: a performance gate and fault bounds) and the journey then run alone: with another
-# server starting beside them, rollout's fault bounds were missed here.
+# engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
+# one core, balanced by their times on a fresh machine: [1] ansible-test sanity on the main pin,
+# galaxy, ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built, the
+# Molecule preflight scenario (doubles only, it times nothing) on the main pin, 2.18 and 2.21;
+# [2] lint, the unit tests and ansible-core 2.21's unit and sanity, then, once the bed is built,
+# the integration battery. Their lines are printed as they come, marked [bed], [1] and [2].
+# Molecule's other scenarios and the journey, which measure servers (performance gates,
+# start-up times), then run alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -62,26 +59,21 @@ t0=$SECONDS
   # the kernel, folders of their own); a file's cases stay on one worker.
   after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
 ) 2>&1 | sed -u 's/^/[2] /' &
-(
-  after_bed molecule-servers tests/molecule.sh vllm_server vllm_server_podman
-) 2>&1 | sed -u 's/^/[3] /' &
 wait
-printf '\n===== the bed and the three lanes took %ss =====\n' $((SECONDS - t0))
+printf '\n===== the bed and the two lanes took %ss =====\n' $((SECONDS - t0))
 
 # Every other scenario (or those named in INFEROPS_MOLECULE_SCENARIOS), one after the other.
 if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
   read -r -a scenarios <<<"$INFEROPS_MOLECULE_SCENARIOS"
 else
-  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename \
-                           | grep -vx -e preflight -e vllm_server -e vllm_server_podman | sort)
+  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vx preflight | sort)
 fi
 after_bed molecule tests/molecule.sh "${scenarios[@]}"
 after_bed journey  python -m pytest -q -s tests/journey
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed sanity versions-2.20 versions-2.18 versions-2.21 preflight preflight-2.18 preflight-2.21 lint galaxy unit integration \
-            molecule-servers molecule journey; do
+for name in bed sanity versions-2.20 versions-2.18 versions-2.21 preflight preflight-2.18 preflight-2.21 lint galaxy unit integration molecule journey; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"
