@@ -146,8 +146,8 @@ def main():
                                           ('staged ahead', '--max-num-seqs=4', 'playbooks/stage.yml')):
             padding(os.path.join(source, 'padding-%s.dat' % extra_arg[-1]), args.mb)
             wall, staged, rows = roll(playbook, inventory, env, hosts, extra_arg, stage)
-            print('\n%s: redeploy %.1f s%s' % (variant, wall, '' if staged is None else
-                                               '; stage.yml before it %.1f s (%d nodes at once)' % (staged, args.nodes)))
+            before = '' if stage is None else '; stage.yml before it %.1f s (%d nodes at once)' % (staged or 0.0, args.nodes)
+            print('\n%s: redeploy %.1f s%s' % (variant, wall, before))
             for name, window, floor in rows:
                 print('  %s: window %.2f s, warm start %.2f s, ratio %.3f' % (name, window, floor, window / floor))
             ratios[variant] = statistics.median(window / floor for dummy, window, floor in rows)

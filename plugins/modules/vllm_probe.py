@@ -120,8 +120,8 @@ options:
     type: str
   model_manifest:
     description:
-      - The record a staging run left beside a staged copy (what the controller's folder held when it was copied:
-        C(vllm_server)'s prepare step writes it after the copy); RV(model_manifest) is its C(signature), '' when
+      - The record a staging run left beside a staged copy, what the controller's folder held when it was copied
+        (C(vllm_server)'s prepare step writes it after the copy). RV(model_manifest) is its C(signature), empty when
         there is none or it cannot be read.
     type: str
   hf_model:
@@ -247,7 +247,7 @@ model_files:
   returned: when model_files is given
   type: dict
 model_manifest:
-  description: The C(signature) in O(model_manifest), '' when there is none.
+  description: The C(signature) in O(model_manifest), empty when there is none.
   returned: when model_manifest is given
   type: str
 hf_cached:
