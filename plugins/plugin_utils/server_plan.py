@@ -114,11 +114,9 @@ def probe_args(settings, spec, nvidia_smi, model=False):
     m = spec['model']
     if m['staged']:
         args.update(model_files=m['staged'], model_manifest=manifest_path(spec))
-    elif not model:
-        pass
-    elif m['is_path'] and not container:
+    elif model and m['is_path'] and not container:
         args['model_files'] = m['ref']
-    elif not m['is_path']:
+    elif model and not m['is_path']:
         args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'])
     return args
 
