@@ -36,6 +36,7 @@ bed:
 	tests/bed/build_pod_image.sh
 	tests/bed/build_gateway_image.sh
 	tests/bed/build_systemd_image.sh
+	tests/bed/build_setup_image.sh
 	tests/bed/build_ssh_images.sh
 	tests/bed/build_monitoring_image.sh
 

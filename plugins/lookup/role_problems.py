@@ -17,7 +17,7 @@ description:
     variable, its value and what is allowed; an empty list when there is none. Ansible's argument-spec validation
     checks each setting's type and choices first.
   - The rules are one Python function per role - C(plugins/plugin_utils/<role>_rules.py), C(problems()) - for the
-    roles C(vllm_gateway), C(droplet) and C(vllm_bench). C(vllm_server) has its own lookup,
+    roles C(vllm_gateway), C(droplet), C(vllm_bench) and C(gpu_host_setup). C(vllm_server) has its own lookup,
     C(inferops.gpu_inference.vllm_server_spec), which also builds what its settings would run.
   - Each role calls it once, in its validate step (C(set_fact), then C(assert) on the result), before any change.
     Secrets are never shown in what it returns.
@@ -25,7 +25,7 @@ author:
   - inferops engineers (@inferops)
 options:
   _terms:
-    description: The role, one of C(vllm_gateway), C(droplet), C(vllm_bench).
+    description: The role, one of C(vllm_gateway), C(droplet), C(vllm_bench), C(gpu_host_setup).
     type: list
     elements: str
     required: true
@@ -58,9 +58,11 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import droplet_rules, vllm_bench_rules, vllm_gateway_rules
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import (
+    droplet_rules, gpu_host_setup_rules, vllm_bench_rules, vllm_gateway_rules)
 
-RULES = {'vllm_gateway': vllm_gateway_rules, 'droplet': droplet_rules, 'vllm_bench': vllm_bench_rules}
+RULES = {'vllm_gateway': vllm_gateway_rules, 'droplet': droplet_rules, 'vllm_bench': vllm_bench_rules,
+         'gpu_host_setup': gpu_host_setup_rules}
 
 
 class LookupModule(LookupBase):

@@ -135,7 +135,8 @@ def dcgm_series(text, metrics):
     return found
 
 
-def _dcgm_checks(dcgm, nvidia, exp):
+def dcgm_checks(dcgm, nvidia, exp):
+    """dcgm-exporter's service and metrics checks (the host setup's plan reads them too)."""
     if not exp['dcgm_exporter']:
         return [check('dcgm_exporter_service', 'skip', 'not asked for'),
                 check('dcgm_exporter_metrics', 'skip', 'not asked for')]
@@ -218,6 +219,17 @@ def _storage_checks(storage, exp):
     return out
 
 
+# What puts a failing check right: the host setup role's variables (playbooks/setup.yml), or why nothing here does.
+FIXES = {
+    'container_runtime': 'playbooks/setup.yml sets this up (gpu_host_setup_container_engines, gpu_host_setup_toolkit, '
+                         'gpu_host_setup_install_engines)',
+    'dcgm_exporter_service': 'playbooks/setup.yml sets this up (gpu_host_setup_dcgm_exporter)',
+    'dcgm_exporter_metrics': 'playbooks/setup.yml sets this up (gpu_host_setup_dcgm_exporter)',
+    'persistence_mode': 'playbooks/setup.yml sets this up (gpu_host_setup_persistence)',
+    'nvidia_smi': 'the NVIDIA driver is not installed by this collection (gpu_host_setup stops without it)',
+}
+
+
 def gpu_host_checks(info, settings):
     """The checks of one node: info is gpu_host_info's result, settings every setting (settings_problems found none)."""
     if not isinstance(info, dict) or 'nvidia' not in info:
@@ -230,7 +242,7 @@ def gpu_host_checks(info, settings):
         out.append(check('gpus', 'skip', 'CPU node (accelerator=cpu): GPU, driver and dcgm-exporter checks skipped'))
     else:
         out.extend(_gpu_checks(nvidia, exp))
-        out.extend(_dcgm_checks(info.get('dcgm_exporter') or {}, nvidia, exp))
+        out.extend(dcgm_checks(info.get('dcgm_exporter') or {}, nvidia, exp))
     out.append(_container_check(info.get('container') or {}, exp))
     out.extend(_storage_checks(info.get('storage') or {}, exp))
     if exp['do_agent']:
@@ -239,6 +251,9 @@ def gpu_host_checks(info, settings):
         out.append(check('do_agent', 'ok' if state == 'active' else 'warn',
                          'do-agent is %s; active expected for DigitalOcean monitoring' % (state or 'not running under systemd'),
                          state, 'active'))
+    for item in out:
+        if item['status'] in ('fail', 'warn') and item['check'] in FIXES:
+            item['message'] += ' [fix: %s]' % FIXES[item['check']]
     return out
 
 

@@ -15,6 +15,10 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
   N ms until killed, as the benchmark's GPU sampler reads them. The values are those of the capture
   taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
   while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead;
+* ``-pm 1`` / ``-pm 0`` (``--persistence-mode=``, with ``-i N`` for one GPU): nvidia-smi's lines (``Enabled persistence
+  mode for GPU 00000000:06:00.0.``, or ``Persistence mode is already Enabled for GPU ...``, then ``All done.``); the
+  mode is kept in $NVIDIA_SMI_DOUBLE_STATE (default /var/lib/nvidia-smi-double/persistence.json) and the queries'
+  ``persistence_mode`` reads it back, over the profile's ``set``, as the driver keeps it until the next reboot;
 * ``nvlink -e`` (``--errorcounters``): the NVLink error counters in nvidia-smi's format, one block per GPU
   (``GPU 0: NAME (UUID: ...)``, then ``\t Link N: Replay Errors: 0``, ``Recovery Errors``, ``CRC Errors`` for each
   link, a blank line after each link), as real H100 SXM hosts print it (18 links per GPU; the format as published
@@ -126,8 +130,47 @@ def captured_rows(prof, units):
         for idx, changes in prof.get('set_gpu', {}).items():
             if int(idx) == i:
                 row.update((k, str(v)) for k, v in changes.items())
+        if str(i) in persistence_state():
+            row['persistence_mode'] = persistence_state()[str(i)]
         rows.append(row)
     return rows
+
+
+def persistence_state_path():
+    return os.environ.get('NVIDIA_SMI_DOUBLE_STATE', '/var/lib/nvidia-smi-double/persistence.json')
+
+
+def persistence_state():
+    """{GPU index: 'Enabled' | 'Disabled'} set by -pm, {} when never set."""
+    path = persistence_state_path()
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
+def set_persistence(argv, prof):
+    """nvidia-smi -pm 0|1 [-i N]: sets the mode of each GPU asked, as the driver does."""
+    value = argv[argv.index('-pm') + 1] if '-pm' in argv and argv.index('-pm') + 1 < len(argv) else \
+        next((a.split('=', 1)[1] for a in argv if a.startswith('--persistence-mode=')), '')
+    if value not in ('0', '1', 'ENABLED', 'DISABLED'):
+        sys.stdout.write('Invalid combination of input arguments. Please run \'nvidia-smi -h\' for help.\n')
+        return 2
+    mode = 'Enabled' if value in ('1', 'ENABLED') else 'Disabled'
+    only = argv[argv.index('-i') + 1] if '-i' in argv else None
+    state = persistence_state()
+    for row in captured_rows(prof, units=False):
+        if only is not None and row['index'] != only:
+            continue
+        if row['persistence_mode'] == mode:
+            sys.stdout.write('Persistence mode is already %s for GPU %s.\n' % (mode, row['pci.bus_id']))
+        else:
+            sys.stdout.write('%s persistence mode for GPU %s.\n' % (mode, row['pci.bus_id']))
+        state[row['index']] = mode
+    folder = os.path.dirname(persistence_state_path())
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    with open(persistence_state_path(), 'w') as handle:
+        json.dump(state, handle)
+    sys.stdout.write('All done.\n')
+    return 0
 
 
 def loaded_rows(prof):
@@ -265,6 +308,8 @@ def main(argv):
             return query_gpu(arg, fmt, prof, loop_interval(argv))
         if arg.startswith('--query-compute-apps='):
             return compute_apps(fmt, prof)
+    if '-pm' in argv or any(a.startswith('--persistence-mode=') for a in argv):
+        return set_persistence(argv, prof)
     if argv[:1] == ['--version']:
         sys.stdout.write(versioned(read('smi_version.txt'), prof))
         return 0

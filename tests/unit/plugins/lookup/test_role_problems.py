@@ -125,7 +125,7 @@ def test_missing_variables_an_unknown_role_or_entry_point_are_errors():
     del variables['vllm_gateway_backend']
     with pytest.raises(AnsibleLookupError, match='vllm_gateway_backend not defined'):
         query('vllm_gateway', variables)
-    with pytest.raises(AnsibleLookupError, match='give one role, one of droplet, vllm_bench, vllm_gateway'):
+    with pytest.raises(AnsibleLookupError, match='give one role, one of droplet, gpu_host_setup, vllm_bench, vllm_gateway'):
         query('vllm_server', task_vars('vllm_gateway'))
     with pytest.raises(AnsibleLookupError, match='droplet has no rules for the entry point member'):
         query('droplet', task_vars('droplet'), entry_point='member')
