@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import dcgm_checks
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.rule_values import (
-    as_bool, fullmatch, items_of, not_lists, to_json, unique)
+    as_bool, fullmatch, items_of, not_lists, to_json)
 
 SETTINGS = {
     'main': ('gpu_host_setup_accelerator', 'gpu_host_setup_container_engines', 'gpu_host_setup_install_engines',

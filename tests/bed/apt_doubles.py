@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the bed's apt repository of TEST DOUBLES, signed with a key of its own (no GPU, no NVIDIA here).
 
     tests/bed/apt_doubles.py OUTDIR

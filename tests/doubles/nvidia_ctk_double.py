@@ -82,7 +82,7 @@ def cdi_generate(argv):
     for index, uuid in found:
         for name in (index, uuid):
             lines.append('  - name: "%s"\n    containerEdits:\n      deviceNodes:\n%s' % (name, nodes([index])))
-    lines.append('  - name: all\n    containerEdits:\n      deviceNodes:\n%s' % nodes([i for i, _ in found]))
+    lines.append('  - name: all\n    containerEdits:\n      deviceNodes:\n%s' % nodes([gpu[0] for gpu in found]))
     lines.append('containerEdits:\n  env:\n    - NVIDIA_VISIBLE_DEVICES=void\n')
     folder = os.path.dirname(path)
     if folder and not os.path.isdir(folder):
