@@ -5,12 +5,12 @@
 # The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
 # core for minutes on a fresh machine) builds in the background while the stages that need no
 # engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
-# one core, balanced by their times on a fresh machine: [1] lint, ansible-test sanity on the main
-# pin, galaxy, ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built,
+# one core, balanced by their times on a fresh machine: [1] ansible-test sanity on the main pin,
+# galaxy, ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built,
 # the Molecule preflight scenario (doubles only, it times nothing) on the oldest and the newest
 # ansible-core (2.18, 2.21: the main pin runs preflight.yml in the integration battery, the rollout
 # scenario and the journey) and the host_setup scenario (apt, dpkg, systemd, dockerd and podman on
-# a fresh node; nothing timed); [2] the unit tests and ansible-core 2.21's unit and sanity, then,
+# a fresh node; nothing timed); [2] lint, the unit tests and ansible-core 2.21's sanity, then,
 # once the bed is built, the integration battery. Their lines are printed as they come, marked
 # [bed], [1] and [2]. Molecule's other scenarios and the journey, which measure servers
 # (performance gates, start-up times), then run alone.
@@ -44,7 +44,6 @@ after_bed() {  # a stage that needs the bed: waits for it, and fails at once if 
 t0=$SECONDS
 ( stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
 (
-  stage lint          ansible-lint --profile production
   stage sanity        tests/sanity.sh
   stage galaxy        tests/galaxy_importer.sh
   stage versions-2.20 tests/versions.sh 2.20
@@ -55,8 +54,10 @@ t0=$SECONDS
   after_bed host_setup     tests/molecule.sh host_setup
 ) 2>&1 | sed -u 's/^/[1] /' &
 (
+  stage lint          ansible-lint --profile production
   stage unit          python -m pytest -q tests/unit
-  stage versions-2.21 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.21
+  # Sanity only: the unit tests run on the main pin and on 2.18 (tests/versions.sh 2.21 alone runs them too).
+  stage versions-2.21 env INFEROPS_VERSIONS_PARTS=sanity tests/versions.sh 2.21
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
   after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
@@ -75,7 +76,7 @@ after_bed journey  python -m pytest -q -s tests/journey
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed lint sanity galaxy versions-2.20 versions-2.18 preflight-2.18 preflight-2.21 host_setup unit versions-2.21 integration molecule journey; do
+for name in bed sanity galaxy versions-2.20 versions-2.18 preflight-2.18 preflight-2.21 host_setup lint unit versions-2.21 integration molecule journey; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"

@@ -50,15 +50,17 @@ def problems(settings, context=None, entry_point='main'):
                    % ', '.join(to_json(e) for e in bad))
     gpu = s['gpu_host_setup_accelerator'] != 'cpu'
     toolkit = gpu and as_bool(s['gpu_host_setup_toolkit'])
-    if toolkit or (gpu and s['gpu_host_setup_dcgm_exporter'] == 'package' and not s['gpu_host_setup_dcgm_exporter_repo_url']):
+    dcgm_repo = str(s['gpu_host_setup_dcgm_exporter_repo_url'])
+    dcgm_package = gpu and s['gpu_host_setup_dcgm_exporter'] == 'package'
+    if toolkit or (dcgm_package and dcgm_repo == 'toolkit'):
         for name in ('gpu_host_setup_toolkit_repo_url', 'gpu_host_setup_toolkit_key_url'):
             if not fullmatch(REPO_URL, str(s[name])):
                 out.append('%s=%s must be an http(s):// or file:/ URL without spaces' % (name, to_json(s[name])))
-    if gpu and s['gpu_host_setup_dcgm_exporter'] == 'package' and s['gpu_host_setup_dcgm_exporter_repo_url']:
+    if dcgm_package and dcgm_repo not in ('', 'toolkit'):
         for name in ('gpu_host_setup_dcgm_exporter_repo_url', 'gpu_host_setup_dcgm_exporter_key_url'):
             if not fullmatch(REPO_URL, str(s[name])):
-                out.append('%s=%s must be an http(s):// or file:/ URL without spaces (the key is needed with the repository)'
-                           % (name, to_json(s[name])))
+                out.append('%s=%s must be an http(s):// or file:/ URL without spaces (the key is needed with the repository; '
+                           'the repository may also be "" for NVIDIA\'s CUDA repository, or toolkit)' % (name, to_json(s[name])))
     packages = [str(p) for p in items_of(s['gpu_host_setup_toolkit_packages'])]
     if toolkit and not packages:
         out.append('gpu_host_setup_toolkit_packages is empty: list nvidia-container-toolkit (or set gpu_host_setup_toolkit: false)')
@@ -77,6 +79,24 @@ def problems(settings, context=None, entry_point='main'):
     if bad:
         out.append('gpu_host_setup_folders has %s; each must be an absolute path below /' % ', '.join(to_json(f) for f in bad))
     return out
+
+
+# NVIDIA's CUDA repositories (where dcgm-exporter's package is), per distribution and machine; the key file is the
+# one the repositories are signed with since 2022.
+CUDA_REPOS = 'https://developer.download.nvidia.com/compute/cuda/repos/%s/%s'
+CUDA_DISTROS = {('ubuntu', '20.04'): 'ubuntu2004', ('ubuntu', '22.04'): 'ubuntu2204', ('ubuntu', '24.04'): 'ubuntu2404',
+                ('debian', '11'): 'debian11', ('debian', '12'): 'debian12'}
+CUDA_MACHINES = {'x86_64': 'x86_64', 'aarch64': 'sbsa'}
+
+
+def cuda_repository(os_facts):
+    """NVIDIA's CUDA repository for the node's distribution and machine, or None where NVIDIA has none."""
+    distro = CUDA_DISTROS.get((os_facts.get('id'), os_facts.get('version_id')))
+    machine = CUDA_MACHINES.get(os_facts.get('machine'))
+    if not distro or not machine:
+        return None
+    url = CUDA_REPOS % (distro, machine)
+    return {'name': 'nvidia-cuda', 'url': url, 'key': url + '/3bf863cc.pub'}
 
 
 def _cdi_names(gpus):
@@ -114,18 +134,45 @@ def plan(info, settings, running=None):
     want = _cdi_names(gpus)
     spec = [c for c in container.get('cdi_specs') or [] if c.get('path') == s['gpu_host_setup_cdi_spec']]
     have = sorted(set(str(d) for d in spec[0].get('devices') or [])) if spec else []
-    cdi = gpu and bool(gpus) and as_bool(s['gpu_host_setup_toolkit']) and 'podman' in engines and have != want
+    # Written again when a GPU's name is missing, or the spec names a whole GPU (an index, a UUID) that is gone; other
+    # names (MIG devices such as 0:1 or MIG-...) are the toolkit's business.
+    whole = set(n for n in have if n.isdigit() or n.startswith('GPU-'))
+    cdi = gpu and bool(gpus) and as_bool(s['gpu_host_setup_toolkit']) and 'podman' in engines and (
+        not set(want) <= set(have) or bool(whole - set(want)))
     off = [g.get('index') for g in gpus if g.get('persistence_mode') is False]
     dcgm = info.get('dcgm_exporter') or {}
     dcgm_on = gpu and s['gpu_host_setup_dcgm_exporter'] != 'none'
     # A running dcgm-exporter whose metrics lack a GPU nvidia-smi lists (GPUs added or replaced since it started: it
     # enumerates them at start) is restarted; the preflight's own check says so.
-    stale = dcgm_on and dcgm.get('unit_state') == 'active' and bool(dcgm.get('url')) and any(
+    stale = dcgm_on and dcgm.get('unit_state') == 'active' and dcgm.get('metrics_text') is not None and any(
         c['check'] == 'dcgm_exporter_metrics' and c['status'] == 'fail' for c in dcgm_checks(
             dcgm, nvidia, {'dcgm_exporter': True, 'dcgm_exporter_metrics': list(DCGM_METRICS)}))
     if dcgm_on and not dcgm.get('systemd'):
         stops.append('dcgm-exporter as a service needs systemd on the node, which does not run it: set '
                      'gpu_host_setup_dcgm_exporter: none')
+    # The package only where no exporter runs yet (a DigitalOcean GPU image runs its own).
+    dcgm_install = dcgm_on and s['gpu_host_setup_dcgm_exporter'] == 'package' and dcgm.get('unit_state') != 'active'
+    toolkit = gpu and as_bool(s['gpu_host_setup_toolkit'])
+    dcgm_repo = str(s['gpu_host_setup_dcgm_exporter_repo_url'])
+    repositories, packages = [], []
+    if toolkit or (dcgm_install and dcgm_repo == 'toolkit'):
+        repositories.append({'name': 'nvidia-container-toolkit', 'url': s['gpu_host_setup_toolkit_repo_url'],
+                             'key': s['gpu_host_setup_toolkit_key_url']})
+    if toolkit:
+        packages.extend(str(p) for p in items_of(s['gpu_host_setup_toolkit_packages']))
+    if dcgm_install:
+        packages.append(str(s['gpu_host_setup_dcgm_exporter_package']))
+        if dcgm_repo == '':
+            cuda = cuda_repository(info.get('os') or {})
+            if cuda:
+                repositories.append(cuda)
+            else:
+                stops.append('no CUDA repository of NVIDIA\'s for %s on %s (dcgm-exporter\'s package is there): set '
+                             'gpu_host_setup_dcgm_exporter_repo_url and gpu_host_setup_dcgm_exporter_key_url, or '
+                             'gpu_host_setup_dcgm_exporter: none' % ((info.get('os') or {}).get('pretty_name'),
+                                                                      (info.get('os') or {}).get('machine')))
+        elif dcgm_repo != 'toolkit':
+            repositories.append({'name': 'nvidia-dcgm-exporter', 'url': dcgm_repo, 'key': s['gpu_host_setup_dcgm_exporter_key_url']})
     return {
         'install_engines': install,
         'docker_runtime': runtime,
@@ -136,6 +183,8 @@ def plan(info, settings, running=None):
         'dcgm_exporter': s['gpu_host_setup_dcgm_exporter'] if gpu else 'none',
         'dcgm_exporter_state': dcgm.get('unit_state'),
         'dcgm_exporter_restart': stale,
+        'repositories': repositories,
+        'packages': packages,
         'gpus': [g.get('index') for g in gpus],
         'stops': stops,
     }

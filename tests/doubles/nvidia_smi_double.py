@@ -15,8 +15,8 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
   N ms until killed, as the benchmark's GPU sampler reads them. The values are those of the capture
   taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
   while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead;
-* ``-pm 1`` / ``-pm 0`` (``--persistence-mode=``, with ``-i N`` for one GPU): nvidia-smi's lines (``Enabled persistence
-  mode for GPU 00000000:06:00.0.``, or ``Persistence mode is already Enabled for GPU ...``, then ``All done.``); the
+* ``-pm 1`` / ``-pm 0`` (``--persistence-mode=``, with ``-i N`` for one GPU): nvidia-smi's lines where no
+  nvidia-persistenced runs (``Enabled Legacy persistence mode for GPU 00000000:06:00.0.``, or ``Persistence mode is already Enabled for GPU ...``, then ``All done.``); the
   mode is kept in $NVIDIA_SMI_DOUBLE_STATE (default /var/lib/nvidia-smi-double/persistence.json) and the queries'
   ``persistence_mode`` reads it back, over the profile's ``set``, as the driver keeps it until the next reboot;
 * ``nvlink -e`` (``--errorcounters``): the NVLink error counters in nvidia-smi's format, one block per GPU
@@ -162,7 +162,8 @@ def set_persistence(argv, prof):
         if row['persistence_mode'] == mode:
             sys.stdout.write('Persistence mode is already %s for GPU %s.\n' % (mode, row['pci.bus_id']))
         else:
-            sys.stdout.write('%s persistence mode for GPU %s.\n' % (mode, row['pci.bus_id']))
+            # Without nvidia-persistenced (none runs on a test host), the driver's own mode: "Legacy".
+            sys.stdout.write('%s Legacy persistence mode for GPU %s.\n' % (mode, row['pci.bus_id']))
         state[row['index']] = mode
     folder = os.path.dirname(persistence_state_path())
     if not os.path.isdir(folder):

@@ -25,7 +25,8 @@ def settings(**changes):
 
 
 def info(docker=None, podman=None, cdi=None, gpus=None, ok=True, systemd=True):
-    return {'nvidia': {'ok': ok, 'gpus': GPUS if gpus is None else gpus, 'msg': 'nvidia-smi: command not found'},
+    return {'os': {'id': 'ubuntu', 'version_id': '22.04', 'machine': 'x86_64', 'pretty_name': 'Ubuntu 22.04.5 LTS'},
+            'nvidia': {'ok': ok, 'gpus': GPUS if gpus is None else gpus, 'msg': 'nvidia-smi: command not found'},
             'container': {'docker': docker or {'present': True, 'runtimes': ['runc']},
                           'podman': podman or {'present': True}, 'cdi_specs': cdi or []},
             'dcgm_exporter': {'systemd': systemd, 'unit_state': 'inactive'}}
@@ -102,3 +103,42 @@ def test_plan_restarts_a_dcgm_exporter_that_lacks_a_gpu():
     node['nvidia']['gpus'] = GPUS + [{'index': 2, 'uuid': 'GPU-ccc', 'persistence_mode': True}]
     assert rules.plan(node, settings())['dcgm_exporter_restart'] is True
     assert rules.plan(node, settings(gpu_host_setup_dcgm_exporter='none'))['dcgm_exporter_restart'] is False
+
+
+def test_repositories_and_packages():
+    cuda = 'https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64'
+    plan = rules.plan(info(), settings())
+    assert [r['name'] for r in plan['repositories']] == ['nvidia-container-toolkit', 'nvidia-cuda']
+    assert plan['repositories'][1] == {'name': 'nvidia-cuda', 'url': cuda, 'key': cuda + '/3bf863cc.pub'}
+    assert plan['packages'] == ['nvidia-container-toolkit', 'datacenter-gpu-manager-exporter']
+    # A mirror serving both: one repository.
+    plan = rules.plan(info(), settings(gpu_host_setup_dcgm_exporter_repo_url='toolkit'))
+    assert [r['name'] for r in plan['repositories']] == ['nvidia-container-toolkit']
+    # An exporter already running (DigitalOcean's GPU images): no package, no CUDA repository.
+    node = info()
+    node['dcgm_exporter']['unit_state'] = 'active'
+    plan = rules.plan(node, settings())
+    assert plan['packages'] == ['nvidia-container-toolkit'] and len(plan['repositories']) == 1
+    # A distribution NVIDIA has no CUDA repository for: stop, naming the variables.
+    node = info()
+    node['os'] = {'id': 'fedora', 'version_id': '41', 'machine': 'x86_64', 'pretty_name': 'Fedora Linux 41'}
+    stops = rules.plan(node, settings())['stops']
+    assert len(stops) == 1 and 'Fedora Linux 41' in stops[0] and 'gpu_host_setup_dcgm_exporter_repo_url' in stops[0]
+    assert rules.cuda_repository({'id': 'debian', 'version_id': '12', 'machine': 'aarch64'})['url'].endswith('/debian12/sbsa')
+    assert rules.problems(settings(gpu_host_setup_dcgm_exporter_repo_url='toolkit')) == []
+
+
+def test_cdi_spec_with_mig_names_is_current_and_a_gone_gpu_is_not():
+    names = ['0', 'GPU-aaa', '1', 'GPU-bbb', 'all', '0:0', 'MIG-1234']
+    spec = [{'path': '/etc/cdi/nvidia.yaml', 'kind': 'nvidia.com/gpu', 'devices': names}]
+    podman = settings(gpu_host_setup_container_engines=['podman'])
+    assert rules.plan(info(cdi=spec), podman)['cdi_generate'] is False
+    gone = [dict(spec[0], devices=names + ['2', 'GPU-ccc'])]
+    assert rules.plan(info(cdi=gone), podman)['cdi_generate'] is True
+
+
+def test_a_dcgm_exporter_that_does_not_answer_is_not_restarted():
+    node = info()
+    node['dcgm_exporter'].update(unit_state='active', url='http://127.0.0.1:9400/metrics', status=None, metrics_text=None,
+                                 error='connection refused')
+    assert rules.plan(node, settings())['dcgm_exporter_restart'] is False
