@@ -1,10 +1,14 @@
 """gpu_host_setup_rules: the role gpu_host_setup's rules across settings (each with a passing and a failing case,
 naming the variable and the value), and its plan - what the setup changes on a node as gpu_host_info read it, and
 what stops it before any change."""
+import json
 import os
+import subprocess
+import sys
 
 import yaml
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import gpu_host_setup_rules as rules
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import role_variables
 from unit_support import ROOT
@@ -142,3 +146,30 @@ def test_a_dcgm_exporter_that_does_not_answer_is_not_restarted():
     node['dcgm_exporter'].update(unit_state='active', url='http://127.0.0.1:9400/metrics', status=None, metrics_text=None,
                                  error='connection refused')
     assert rules.plan(node, settings())['dcgm_exporter_restart'] is False
+
+
+def test_the_toolkit_double_writes_the_spec_the_plan_wants_and_the_runtime(tmp_path):
+    """nvidia-ctk's double (packaged in the bed's apt repository) against the plan: after `cdi generate`, the plan of the
+    same node wants no new spec; `runtime configure` keeps dockerd's other keys."""
+    doubles = os.path.join(ROOT, 'tests', 'doubles')
+    smi = tmp_path / 'bin' / 'nvidia-smi'
+    smi.parent.mkdir()
+    smi.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (sys.executable, os.path.join(doubles, 'nvidia_smi_double.py')))
+    smi.chmod(0o755)
+    env = dict(os.environ, PATH='%s:%s' % (smi.parent, os.environ['PATH']), NVIDIA_SMI_DOUBLE_PROFILE='{"gpus": 3}',
+               NVIDIA_SMI_DOUBLE_FIXTURES=os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'gpu', 'h100-80gb-x1'),
+               NVIDIA_SMI_DOUBLE_STATE=str(tmp_path / 'state.json'))
+    ctk = [sys.executable, os.path.join(doubles, 'nvidia_ctk_double.py')]
+    spec = tmp_path / 'cdi' / 'nvidia.yaml'
+    subprocess.run(ctk + ['cdi', 'generate', '--output=%s' % spec], env=env, check=True, capture_output=True)
+    parsed = cdi.parse_spec(spec.read_text())
+    assert parsed['kind'] == 'nvidia.com/gpu' and len(parsed['devices']) == 7, parsed
+    out = subprocess.run(['nvidia-smi', '--query-gpu=index,uuid', '--format=csv,noheader'], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    gpus = [{'index': int(i), 'uuid': u.strip(), 'persistence_mode': True} for i, u in (line.split(',') for line in out.splitlines())]
+    node = info(cdi=[dict(parsed, path='/etc/cdi/nvidia.yaml')], gpus=gpus)
+    assert rules.plan(node, settings(gpu_host_setup_container_engines=['podman']))['cdi_generate'] is False
+    daemon = tmp_path / 'daemon.json'
+    daemon.write_text('{"storage-driver": "vfs"}')
+    subprocess.run(ctk + ['runtime', 'configure', '--runtime=docker', '--config=%s' % daemon], env=env, check=True, capture_output=True)
+    assert json.loads(daemon.read_text()) == {'storage-driver': 'vfs', 'runtimes': {'nvidia': {'args': [], 'path': 'nvidia-container-runtime'}}}
