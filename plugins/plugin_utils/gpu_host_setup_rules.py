@@ -167,10 +167,10 @@ def plan(info, settings, running=None):
             if cuda:
                 repositories.append(cuda)
             else:
+                os_facts = info.get('os') or {}
                 stops.append('no CUDA repository of NVIDIA\'s for %s on %s (dcgm-exporter\'s package is there): set '
                              'gpu_host_setup_dcgm_exporter_repo_url and gpu_host_setup_dcgm_exporter_key_url, or '
-                             'gpu_host_setup_dcgm_exporter: none' % ((info.get('os') or {}).get('pretty_name'),
-                                                                      (info.get('os') or {}).get('machine')))
+                             'gpu_host_setup_dcgm_exporter: none' % (os_facts.get('pretty_name'), os_facts.get('machine')))
         elif dcgm_repo != 'toolkit':
             repositories.append({'name': 'nvidia-dcgm-exporter', 'url': dcgm_repo, 'key': s['gpu_host_setup_dcgm_exporter_key_url']})
     return {

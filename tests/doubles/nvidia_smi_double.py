@@ -16,9 +16,10 @@ host has it installed, else tests/unit/fixtures/gpu/h100-80gb-x1):
   taken under load (smi_query_loaded.csv: a matrix-multiply loop kept the GPU busy), since a loop runs
   while a benchmark does; ``"loop": "idle"`` in the profile replays the idle capture instead;
 * ``-pm 1`` / ``-pm 0`` (``--persistence-mode=``, with ``-i N`` for one GPU): nvidia-smi's lines where no
-  nvidia-persistenced runs (``Enabled Legacy persistence mode for GPU 00000000:06:00.0.``, or ``Persistence mode is already Enabled for GPU ...``, then ``All done.``); the
-  mode is kept in $NVIDIA_SMI_DOUBLE_STATE (default /var/lib/nvidia-smi-double/persistence.json) and the queries'
-  ``persistence_mode`` reads it back, over the profile's ``set``, as the driver keeps it until the next reboot;
+  nvidia-persistenced runs (``Enabled Legacy persistence mode for GPU 00000000:06:00.0.``, or ``Persistence mode is
+  already Enabled for GPU ...``, then ``All done.``); the mode is kept in $NVIDIA_SMI_DOUBLE_STATE (default
+  /var/lib/nvidia-smi-double/persistence.json) and the queries' ``persistence_mode`` reads it back, over the profile's
+  ``set``, as the driver keeps it until the next reboot;
 * ``nvlink -e`` (``--errorcounters``): the NVLink error counters in nvidia-smi's format, one block per GPU
   (``GPU 0: NAME (UUID: ...)``, then ``\t Link N: Replay Errors: 0``, ``Recovery Errors``, ``CRC Errors`` for each
   link, a blank line after each link), as real H100 SXM hosts print it (18 links per GPU; the format as published
