@@ -113,6 +113,7 @@ def plan(info, settings, running=None):
         raise ValueError('gpu_host_setup_plan expects the registered result of inferops.gpu_inference.gpu_host_info')
     s = settings
     gpu = s['gpu_host_setup_accelerator'] != 'cpu'
+    toolkit = gpu and as_bool(s['gpu_host_setup_toolkit'])
     engines = [str(e) for e in items_of(s['gpu_host_setup_container_engines'])]
     container = info.get('container') or {}
     nvidia = info.get('nvidia') or {}
@@ -126,7 +127,7 @@ def plan(info, settings, running=None):
         stops.append('nvidia-smi does not answer (%s): install the NVIDIA driver first (gpu_host_setup does not install '
                      'drivers)' % (nvidia.get('msg') or nvidia.get('reason') or 'no answer'))
     docker = container.get('docker') or {}
-    runtime = gpu and as_bool(s['gpu_host_setup_toolkit']) and 'docker' in engines and 'nvidia' not in (docker.get('runtimes') or [])
+    runtime = toolkit and 'docker' in engines and 'nvidia' not in (docker.get('runtimes') or [])
     busy = sorted(running or [])
     if runtime and busy:
         stops.append('dockerd must restart to load the nvidia runtime, but containers run on it: %s. Stop them first '
@@ -137,7 +138,7 @@ def plan(info, settings, running=None):
     # Written again when a GPU's name is missing, or the spec names a whole GPU (an index, a UUID) that is gone; other
     # names (MIG devices such as 0:1 or MIG-...) are the toolkit's business.
     whole = set(n for n in have if n.isdigit() or n.startswith('GPU-'))
-    cdi = gpu and bool(gpus) and as_bool(s['gpu_host_setup_toolkit']) and 'podman' in engines and (
+    cdi = toolkit and bool(gpus) and 'podman' in engines and (
         not set(want) <= set(have) or bool(whole - set(want)))
     off = [g.get('index') for g in gpus if g.get('persistence_mode') is False]
     dcgm = info.get('dcgm_exporter') or {}
@@ -152,7 +153,6 @@ def plan(info, settings, running=None):
                      'gpu_host_setup_dcgm_exporter: none')
     # The package only where no exporter runs yet (a DigitalOcean GPU image runs its own).
     dcgm_install = dcgm_on and s['gpu_host_setup_dcgm_exporter'] == 'package' and dcgm.get('unit_state') != 'active'
-    toolkit = gpu and as_bool(s['gpu_host_setup_toolkit'])
     dcgm_repo = str(s['gpu_host_setup_dcgm_exporter_repo_url'])
     repositories, packages = [], []
     if toolkit or (dcgm_install and dcgm_repo == 'toolkit'):
@@ -163,11 +163,11 @@ def plan(info, settings, running=None):
     if dcgm_install:
         packages.append(str(s['gpu_host_setup_dcgm_exporter_package']))
         if dcgm_repo == '':
-            cuda = cuda_repository(info.get('os') or {})
+            os_facts = info.get('os') or {}
+            cuda = cuda_repository(os_facts)
             if cuda:
                 repositories.append(cuda)
             else:
-                os_facts = info.get('os') or {}
                 stops.append('no CUDA repository of NVIDIA\'s for %s on %s (dcgm-exporter\'s package is there): set '
                              'gpu_host_setup_dcgm_exporter_repo_url and gpu_host_setup_dcgm_exporter_key_url, or '
                              'gpu_host_setup_dcgm_exporter: none' % (os_facts.get('pretty_name'), os_facts.get('machine')))
