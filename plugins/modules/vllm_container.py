@@ -261,7 +261,8 @@ def main():
     if p['state'] == 'restored':
         try:
             result = restore(run, p['name'], p['set_aside'], check_mode=module.check_mode)
-            if p['failed_log'] and not module.check_mode:
+            # No log folder: the release was never laid out (the failure was there), so nothing ran to log.
+            if p['failed_log'] and not module.check_mode and os.path.isdir(os.path.dirname(p['failed_log'])):
                 with open(p['failed_log'], 'w') as handle:
                     handle.write('\n'.join(result['log_tail']) + '\n')
         except (ContainerError, IOError, OSError) as exc:

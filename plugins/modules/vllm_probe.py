@@ -132,6 +132,12 @@ options:
   hf_home:
     description: The Hugging Face cache folder on the node (C(HF_HOME)), for O(hf_model).
     type: str
+  writable:
+    description:
+      - Folders the server will make or write, by the setting that names them (C(vllm_server_base_dir) to a path);
+        RV(unwritable) lists those the user this runs as could not make or write.
+    type: dict
+    default: {}
   nvidia_smi:
     description:
       - Also count the GPUs with this C(nvidia-smi) (a path, or a name looked up as
@@ -250,6 +256,12 @@ model_manifest:
   description: The C(signature) in O(model_manifest), empty when there is none.
   returned: when model_manifest is given
   type: str
+unwritable:
+  description: Of O(writable), those refused, by setting, as [the folder, the folder that refuses it (it, or its nearest
+    existing parent)].
+  returned: when writable is given
+  type: dict
+  sample: {"vllm_server_base_dir": ["/var/lib/inferops/vllm/vllm", "/var/lib"]}
 hf_cached:
   description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) with weights.
   returned: when hf_model is given
@@ -277,6 +289,7 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api 
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import hub_snapshot, manifest_signature, sizes
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import unwritable
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
 
@@ -364,6 +377,7 @@ def main():
             model_manifest=dict(type='str'),
             hf_model=dict(type='str'),
             hf_home=dict(type='str'),
+            writable=dict(type='dict', default={}),
         ),
         supports_check_mode=True,
     )
@@ -373,6 +387,9 @@ def main():
         gpus['model_files'] = sizes(p['model_files'])
     if p['model_manifest']:
         gpus['model_manifest'] = manifest_signature(p['model_manifest'])
+    if p['writable']:
+        refused = unwritable(sorted(set(p['writable'].values())))
+        gpus['unwritable'] = dict((name, [path, refused[path]]) for name, path in p['writable'].items() if path in refused)
     if p['hf_model'] and p['hf_home']:
         gpus['hf_cached'] = bool(hub_snapshot(p['hf_home'], p['hf_model']))
     if p['nvidia_smi']:

@@ -105,6 +105,7 @@ def probe_args(settings, spec, nvidia_smi, model=False):
     }
     if not container:
         args['supervisor_socket'] = spec['process']['supervisor']['socket']
+    args['writable'] = writable_dirs(settings, spec)
     if settings['vllm_server_api_key']:
         args['api_key'] = settings['vllm_server_api_key']
     if settings['vllm_server_accelerator'] == 'nvidia' and nvidia_smi is not None:
@@ -119,6 +120,17 @@ def probe_args(settings, spec, nvidia_smi, model=False):
     elif model and not m['is_path']:
         args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'])
     return args
+
+
+def writable_dirs(settings, spec):
+    """The folders the deploy makes or writes on the node, by the setting that names them (the connecting user, or the
+    become user, must be able to: a user without root running podman rootless sets them to folders of its own)."""
+    out = {'vllm_server_base_dir': spec['dir'], 'vllm_server_hf_cache_dir': settings['vllm_server_hf_cache_dir']}
+    if settings['vllm_server_cache_dir']:
+        out['vllm_server_cache_dir'] = settings['vllm_server_cache_dir']
+    if spec['model']['staged']:
+        out['vllm_server_model_dir'] = settings['vllm_server_model_dir']
+    return out
 
 
 def wants_model_presence(spec, asked):
@@ -181,6 +193,10 @@ def host_problems(settings, spec, probe, host):
                    or (re.match(r'^[0-9]+$', str(gpus)) and _int(gpus) > _int(count))):
         out.append('vllm_server_gpus=%s asks for GPU(s) that %s does not have: nvidia-smi reports %s (ids 0 to %s)'
                    % (json.dumps(gpus), host, count, _int(count) - 1))
+    for name, (path, refused) in sorted((probe.get('unwritable') or {}).items()):
+        out.append('%s=%s: the user this connects as on %s cannot %s %s; set %s to a folder of its own (a user without root '
+                   'running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root'
+                   % (name, settings[name], host, 'write' if refused == path else 'make folders in', refused, name))
     server = probe.get('server') or {}
     if probe.get('listening') and server.get('status') not in spec['running_states']:
         out.append('vllm_server_port=%s on %s is in use on %s by something other than %s %s; choose a free port or stop what '

@@ -229,10 +229,31 @@ def test_the_probe_is_asked_as_the_role_asked_it():
     dummy, calls = plan(variables, node_says(spec, gpu_count=1), args={'model': True})
     assert calls == [(PROBE, {'url': 'http://127.0.0.1:8003', 'served_model_name': 'Llama-3.1-8B-Instruct', 'log_file': spec['log_file'],
                               'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi',
-                              'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache'})]
+                              'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache',
+                              'writable': {'vllm_server_base_dir': '/var/lib/inferops/vllm/vllm',
+                                           'vllm_server_hf_cache_dir': '/var/lib/inferops/hf-cache',
+                                           'vllm_server_cache_dir': '/var/lib/inferops/vllm/vllm-cache'}})]
     keyed = host_vars(vllm_server_api_key=API_KEY, vllm_server_model='/models/llama-8b')
     dummy, calls = plan(keyed, node_says(lookup_spec(keyed), gpu_count=1))
     assert calls[0][1]['api_key'] == API_KEY and calls[0][1]['model_path'] == '/models/llama-8b'
+
+
+def test_folders_the_connecting_user_cannot_write_are_named_with_the_setting_before_any_change():
+    # A user without root (rootless podman) with the role's default folders: the probe says which it could not make.
+    variables = host_vars(vllm_server_hf_cache_dir='/home/lab/hf')
+    spec = lookup_spec(variables)
+    says = node_says(spec, gpu_count=1, status='absent', ready=False, listening=False,
+                     unwritable={'vllm_server_base_dir': ['/var/lib/inferops/vllm/vllm', '/var/lib'],
+                                 'vllm_server_cache_dir': ['/var/lib/inferops/vllm/vllm-cache', '/var/lib']})
+    result, calls = plan(variables, says)
+    assert result['failed'] and 'ansible_facts' not in result
+    assert result['msg'] == (
+        'Invalid vllm_server settings for gpu-a: vllm_server_base_dir=/var/lib/inferops/vllm: the user this connects as on gpu-a '
+        'cannot make folders in /var/lib; set vllm_server_base_dir to a folder of its own (a user without root running podman '
+        'rootless: docs/guides/003-podman-cdi-tp2.md), or become root; vllm_server_cache_dir=/var/lib/inferops/vllm/vllm-cache: '
+        'the user this connects as on gpu-a cannot make folders in /var/lib; set vllm_server_cache_dir to a folder of its own (a user '
+        'without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root')
+    assert calls[0][1]['writable']['vllm_server_hf_cache_dir'] == '/home/lab/hf'
 
 
 def test_a_model_path_on_the_node_builds_the_spec_again_with_its_mount():

@@ -4,6 +4,7 @@ import stat
 
 import pytest
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import release
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import apply, lay_out
 
 
@@ -72,3 +73,16 @@ def test_apply_reports_the_release_folder_and_writes_none_as_empty(tmp_path):
     assert result['changed'] and result['release_dir'] == str(tmp_path / 'releases' / 'abc')
     assert (tmp_path / 'releases' / 'abc' / 'config' / 'empty').read_text() == ''
     assert apply(options, check=False)['changed'] is False
+
+
+def test_unwritable_names_the_folder_that_refuses(tmp_path, monkeypatch):
+    # This test runs as root, whom every folder lets in: the user's refusal is os.access's answer for one folder.
+    mine, theirs = tmp_path / 'mine', tmp_path / 'theirs'
+    mine.mkdir()
+    theirs.mkdir()
+    (theirs / 'file').write_text('x')
+    real = os.access
+    monkeypatch.setattr(release.os, 'access', lambda path, how: path != str(theirs) and real(path, how))
+    wanted = [str(mine / 'a' / 'b'), str(theirs / 'a' / 'b'), str(theirs), str(theirs / 'file' / 'x')]
+    assert release.unwritable(wanted) == {str(theirs / 'a' / 'b'): str(theirs), str(theirs): str(theirs),
+                                          str(theirs / 'file' / 'x'): str(theirs / 'file')}
