@@ -27,7 +27,10 @@ SETTINGS = {
              'gpu_host_setup_dcgm_exporter_repo_url', 'gpu_host_setup_dcgm_exporter_key_url',
              'gpu_host_setup_persistence', 'gpu_host_setup_nvidia_smi', 'gpu_host_setup_folders'),
 }
-OPTIONAL = ()
+# The preflight's settings the setup also uses: where dcgm-exporter answers (the setup waits for its metrics there).
+OPTIONAL = ('gpu_host_check_dcgm_exporter_host', 'gpu_host_check_dcgm_exporter_port')
+# A host name, an IPv4 address, or an IPv6 one in brackets: what goes between http:// and :port in a URL.
+HOST = r'[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]'
 ENGINES = ('docker', 'podman')
 # What an apt sources file takes as a URI: http(s) or file, no spaces or line breaks; apt's own $(ARCH) is kept.
 REPO_URL = r'(https?://[A-Za-z0-9._~:/?#@!$&\'()*+,;=%-]+|file:/[A-Za-z0-9._~/%$()-]*)'
@@ -78,6 +81,13 @@ def problems(settings, context=None, entry_point='main'):
     bad = [f for f in items_of(s['gpu_host_setup_folders']) if not fullmatch(PATH, str(f)) or str(f).rstrip('/') == '']
     if bad:
         out.append('gpu_host_setup_folders has %s; each must be an absolute path below /' % ', '.join(to_json(f) for f in bad))
+    context = context or {}
+    host, port = context.get('gpu_host_check_dcgm_exporter_host'), context.get('gpu_host_check_dcgm_exporter_port')
+    if host is not None and not fullmatch(HOST, str(host)):
+        out.append('gpu_host_check_dcgm_exporter_host=%s must be a host name or an IP address (IPv6 in brackets): the setup '
+                   'waits for dcgm-exporter\'s metrics at http://<host>:<port>/metrics' % to_json(host))
+    if port is not None and not (fullmatch(r'[0-9]{1,5}', str(port)) and 1 <= int(port) <= 65535):
+        out.append('gpu_host_check_dcgm_exporter_port=%s must be a port from 1 to 65535' % to_json(port))
     return out
 
 

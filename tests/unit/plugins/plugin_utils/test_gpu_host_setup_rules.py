@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import cdi
@@ -63,6 +64,19 @@ def test_bad_settings_are_named():
         'gpu_host_setup_toolkit_packages is empty: list nvidia-container-toolkit (or set gpu_host_setup_toolkit: false)']
     # A CPU node reads no repository.
     assert rules.problems(settings(gpu_host_setup_accelerator='cpu', gpu_host_setup_toolkit_repo_url='x y')) == []
+
+
+@pytest.mark.parametrize('host,port,found', [
+    ('127.0.0.1', 9400, []), ('dcgm.internal', '5000', []), ('[::1]', 9400, []), (None, None, []),
+    ('127.0.0.1/evil#', 9400, ['gpu_host_check_dcgm_exporter_host="127.0.0.1/evil#" must be a host name or an IP address']),
+    ('user@10.0.0.1', 9400, ['gpu_host_check_dcgm_exporter_host="user@10.0.0.1" must be']),
+    ('127.0.0.1', 70000, ['gpu_host_check_dcgm_exporter_port=70000 must be a port from 1 to 65535']),
+    ('127.0.0.1', '94 00', ['gpu_host_check_dcgm_exporter_port="94 00" must be a port from 1 to 65535']),
+], ids=['ip', 'name-and-text-port', 'ipv6', 'unset', 'path-in-host', 'userinfo', 'port-range', 'port-text'])
+def test_the_preflights_dcgm_address_the_setup_waits_on_is_checked(host, port, found):
+    context = {'gpu_host_check_dcgm_exporter_host': host, 'gpu_host_check_dcgm_exporter_port': port}
+    problems = rules.problems(settings(), context)
+    assert len(problems) == len(found) and all(p.startswith(f) for p, f in zip(problems, found)), problems
 
 
 def test_plan_of_a_fresh_node():
