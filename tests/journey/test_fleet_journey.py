@@ -45,6 +45,7 @@ DROPLETS = ['journey-do1', 'journey-do2']
 PODS = ['journey-pod1', 'journey-pod2']
 DO_TOKEN, RUNPOD_TOKEN = 'do-journey-token', 'rp-journey-token'
 API_KEY = 'sk-journey-0123456789abcdef'  # the servers' API key: searched for in every output at the end
+HF_TOKEN = 'hf_JourneyMgmtToken0123456789'  # guide 000's token on the management host: searched for too
 LABEL = 'inferops.bed.node'
 
 
@@ -86,7 +87,7 @@ class Journey(object):
                         ANSIBLE_PRIVATE_KEY_FILE=os.path.join(work, 'id_ed25519'),
                         INFEROPS_REPORT_DIR=os.path.join(work, 'reports'),
                         DO_API_TOKEN=DO_TOKEN, RUNPOD_API_KEY=RUNPOD_TOKEN, RUNPOD_API_URL=runpod_url, VLLM_API_KEY=API_KEY,
-                        PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+                        HF_TOKEN=HF_TOKEN, PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
         for key in ('DIGITALOCEAN_TOKEN', 'ANSIBLE_INVENTORY', 'ANSIBLE_HOST_KEY_CHECKING'):
             self.env.pop(key, None)
 
@@ -190,6 +191,14 @@ def write_inventory(bed):
     })
     with open(os.path.join(inv, 'group_vars', 'gpu_nodes.yml'), 'w') as handle:
         json.dump(settings, handle, indent=1)
+    # The pods are guide 001's (docs/guides/001-runpod-pod.md, its settings as written there): the memory share, the
+    # hf_transfer switch, a streamed completion among the smoke tests, the guide's artifacts folder.
+    with open(os.path.join(inv, 'group_vars', 'pods.yml'), 'a') as handle:
+        handle.write(yaml.safe_dump({
+            'vllm_server_gpu_memory_utilization': 0.6,
+            'vllm_server_env': {'HF_HUB_ENABLE_HF_TRANSFER': '0', 'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
+            'vllm_server_smoke_tests': ['completion', 'chat', 'stream'],
+            'vllm_server_evidence_dir': os.path.join(work, 'artifacts', 'tier02-lite')}))
     fingerprint = subprocess.run(['ssh-keygen', '-E', 'md5', '-lf', bed['key'] + '.pub'], capture_output=True, text=True,
                                  check=True).stdout.split()[1].replace('MD5:', '')
     fleet = {
@@ -259,6 +268,24 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
             assert get_json('http://%s:%s/v1/models' % (address, mapped))['data'][0]['id'] == 'tiny-llama'
             tree = docker('exec', 'inferops-pod-' + name, 'ps', '-eo', 'pid,ppid,args')
             assert 'supervisord' in tree and 'vllm serve' in tree, tree
+        for name in PODS:  # guide 001's checks: its settings in the running vLLM, its artifacts
+            pid = docker('exec', 'inferops-pod-' + name, 'pgrep', '-f', '-o', 'vllm serve').strip()
+            environ = docker('exec', 'inferops-pod-' + name, 'cat', '/proc/%s/environ' % pid).split('\0')
+            args = docker('exec', 'inferops-pod-' + name, 'cat', '/proc/%s/cmdline' % pid).split('\0')
+            assert 'HF_HUB_ENABLE_HF_TRANSFER=0' in environ and '--gpu-memory-utilization=0.6' in args, (environ, args)
+            artifacts = os.path.join(work, 'artifacts', 'tier02-lite', name)
+            with open(os.path.join(artifacts, 'deployment.json')) as handle:
+                deployment = json.load(handle)
+            assert all(deployment['smoke'][t]['ok'] for t in ('completion', 'chat', 'stream')), deployment['smoke']
+            assert deployment['deployed_now'] and deployment['stages'], deployment  # the start-up stages, with their times
+            with open(os.path.join(artifacts, 'sample_response.json')) as handle:
+                assert json.load(handle)['choices'][0]['message']['content'], 'no sample answer'
+            with open(os.path.join(artifacts, 'collect-env.txt')) as handle:
+                assert 'vLLM Version' in handle.read(), 'collect-env: no vLLM version'  # the guide's import vllm
+            with open(os.path.join(artifacts, 'processes.txt')) as handle:
+                assert 'vllm serve' in handle.read(), 'processes.txt has no vllm serve'
+            with open(os.path.join(artifacts, 'nvidia-smi.json')) as handle:
+                assert 'H100' in handle.read(), 'nvidia-smi.json has no GPU'
         again = sh.run('ansible-playbook -i %s/ playbooks/deploy.yml' % inv)  # a second run changes nothing
         recap = [line for line in again.splitlines() if ' : ok=' in line]
         assert len(recap) == 4 and all(' changed=0 ' in line for line in recap), '\n'.join(recap)
@@ -274,6 +301,31 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         assert all(r['results'].get('failed') == 0 and r['results'].get('completed', 0) > 0 for r in records), records
         # Cost per million output tokens at each node's price, as its provider's inventory gives it.
         assert all(r.get('cost_per_million_output_tokens', 0) > 0 for r in records), records
+
+        # 3b. Guide 000's benchmark from a management droplet (docs/guides/000-digitalocean-droplet.md, its
+        # inventory/mgmt.yml as written there, less the bed's substitutions: the CPU image, the tiny model as the
+        # tokenizer, prompts that fit its 1024 tokens). The second droplet stands in for the management droplet (it
+        # has Docker): a one-shot container there benchmarks the first droplet's server at its private address.
+        target = 'http://%s:8000' % hostvars[DROPLETS[0]]['do_private_ip']
+        with open(os.path.join(inv, 'mgmt.yml'), 'w') as handle:
+            yaml.safe_dump({'all': {'children': {'bench_clients': {
+                'hosts': {'mgmt': {'ansible_host': hostvars[DROPLETS[1]]['ansible_host'], 'ansible_user': 'debian',
+                                   'ansible_become': True}},
+                'vars': {'vllm_bench_runner': 'container', 'vllm_bench_image': 'inferops/vllm-cpu:0.32.0',
+                         'vllm_bench_base_url': target, 'vllm_bench_metrics_url': target, 'vllm_bench_model': 'tiny-llama',
+                         'vllm_bench_tokenizer': '/models/tiny-llama',
+                         'vllm_bench_hf_token': "{{ lookup('ansible.builtin.env', 'HF_TOKEN') }}",
+                         'vllm_bench_api_key': "{{ lookup('ansible.builtin.env', 'VLLM_API_KEY') }}",
+                         'vllm_bench_backend': 'openai', 'vllm_bench_sample_gpu': 'none',
+                         'vllm_bench_scenarios': [{'name': 'burst10-remote', 'num_prompts': 10, 'request_rate': 'inf',
+                                                   'input_len': 500, 'output_len': 50}]}}}}}, handle)
+        remote = sh.run('ansible-playbook -i %s/ playbooks/bench.yml -e inferops_hosts=bench_clients' % inv)
+        with open(os.path.join(work, 'reports', 'bench-latest', 'results.json')) as handle:
+            records = json.load(handle)['records']
+        assert [(r['host'], r['scenario'], r['results']['completed'], r['results']['failed']) for r in records] == [
+            ('mgmt', 'burst10-remote', 10, 0)], records
+        # The token reached the container through its environment only (docker run -e HF_TOKEN, named, not given).
+        assert HF_TOKEN not in remote, 'the HF token was printed'
 
         # 4. Redeploy with new settings through the gateway while a client sends completions.
         stop = os.path.join(work, 'client.stop')
@@ -343,7 +395,8 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         for name in DROPLETS:
             assert not os.path.exists('/srv/inferops-bed/' + name)
         with open(os.path.join(work, 'journey.log')) as handle:
-            assert API_KEY not in handle.read(), 'the API key was printed'
+            logged = handle.read()
+            assert API_KEY not in logged and HF_TOKEN not in logged, 'a secret was printed'
     finally:
         print('\n===== journey steps =====')
         for shown, took in sh.times:
