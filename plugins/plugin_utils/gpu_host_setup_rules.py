@@ -43,7 +43,8 @@ DCGM_METRICS = ('DCGM_FI_DEV_GPU_UTIL',)
 
 
 def problems(settings, context=None, entry_point='main'):
-    """The rules across settings (``context`` and ``entry_point`` unused: one entry point, no inventory read)."""
+    """The rules across settings; ``context`` holds the preflight's dcgm-exporter host and port (OPTIONAL), which the setup
+    waits on (``entry_point`` unused: one entry point)."""
     s = settings
     out = not_lists(s, ('gpu_host_setup_container_engines', 'gpu_host_setup_toolkit_packages', 'gpu_host_setup_folders'))
     engines = [str(e) for e in items_of(s['gpu_host_setup_container_engines'])]

@@ -130,6 +130,13 @@ def writable_dirs(settings, spec):
         out['vllm_server_cache_dir'] = settings['vllm_server_cache_dir']
     if spec['model']['staged']:
         out['vllm_server_model_dir'] = settings['vllm_server_model_dir']
+    if spec['container']:
+        for index, volume in enumerate(settings['vllm_server_volumes']):
+            out['vllm_server_volumes[%d]' % index] = str(volume).split(':', maxsplit=1)[0]
+    else:
+        out['vllm_server_venv'] = settings['vllm_server_venv']
+        if settings['vllm_server_supervisor_dir']:
+            out['vllm_server_supervisor_dir'] = settings['vllm_server_supervisor_dir']
     return out
 
 
@@ -194,9 +201,12 @@ def host_problems(settings, spec, probe, host):
         out.append('vllm_server_gpus=%s asks for GPU(s) that %s does not have: nvidia-smi reports %s (ids 0 to %s)'
                    % (json.dumps(gpus), host, count, _int(count) - 1))
     for name, (path, refused) in sorted((probe.get('unwritable') or {}).items()):
-        out.append('%s=%s: the user this connects as on %s cannot %s %s; set %s to a folder of its own (a user without root '
-                   'running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root'
-                   % (name, settings[name], host, 'write' if refused == path else 'make folders in', refused, name))
+        # A folder that is there is only mounted or read (a shared cache, a venv of root's), except the server's own.
+        if refused == path and name != 'vllm_server_base_dir':
+            continue
+        out.append('%s (%s): the user the role runs as on %s (ansible_user, or become_user) cannot %s %s; set %s to a folder '
+                   'of its own (a user without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root'
+                   % (name, path, host, 'write in' if refused == path else 'make folders in', refused, name.split('[')[0]))
     server = probe.get('server') or {}
     if probe.get('listening') and server.get('status') not in spec['running_states']:
         out.append('vllm_server_port=%s on %s is in use on %s by something other than %s %s; choose a free port or stop what '

@@ -310,7 +310,11 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
         with open(os.path.join(inv, 'mgmt.yml'), 'w') as handle:
             yaml.safe_dump({'all': {'children': {'bench_clients': {
                 'hosts': {'mgmt': {'ansible_host': hostvars[DROPLETS[1]]['ansible_host'], 'ansible_user': 'debian',
-                                   'ansible_become': True}},
+                                   'ansible_become': True,
+                                   # A droplet here shares this machine's Docker engine, and with it only its own folder:
+                                   # the one-shot container's results and cache go where the droplet sees them too.
+                                   'vllm_bench_result_dir': '/srv/inferops-bed/%s/bench' % DROPLETS[1],
+                                   'vllm_bench_hf_cache_dir': '/srv/inferops-bed/%s/hf-cache' % DROPLETS[1]}},
                 'vars': {'vllm_bench_runner': 'container', 'vllm_bench_image': 'inferops/vllm-cpu:0.32.0',
                          'vllm_bench_base_url': target, 'vllm_bench_metrics_url': target, 'vllm_bench_model': 'tiny-llama',
                          'vllm_bench_tokenizer': '/models/tiny-llama',
@@ -319,7 +323,8 @@ def test_fleet_journey(bed):  # pylint: disable=redefined-outer-name,too-many-lo
                          'vllm_bench_backend': 'openai', 'vllm_bench_sample_gpu': 'none',
                          'vllm_bench_scenarios': [{'name': 'burst10-remote', 'num_prompts': 10, 'request_rate': 'inf',
                                                    'input_len': 500, 'output_len': 50}]}}}}}, handle)
-        remote = sh.run('ansible-playbook -i %s/ playbooks/bench.yml -e inferops_hosts=bench_clients' % inv)
+        # At -vvv, where module arguments are shown: the token must be masked there too.
+        remote = sh.run('ansible-playbook -vvv -i %s/ playbooks/bench.yml -e inferops_hosts=bench_clients' % inv)
         with open(os.path.join(work, 'reports', 'bench-latest', 'results.json')) as handle:
             records = json.load(handle)['records']
         assert [(r['host'], r['scenario'], r['results']['completed'], r['results']['failed']) for r in records] == [

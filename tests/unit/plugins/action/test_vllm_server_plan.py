@@ -240,20 +240,28 @@ def test_the_probe_is_asked_as_the_role_asked_it():
 
 def test_folders_the_connecting_user_cannot_write_are_named_with_the_setting_before_any_change():
     # A user without root (rootless podman) with the role's default folders: the probe says which it could not make.
-    variables = host_vars(vllm_server_hf_cache_dir='/home/lab/hf')
+    variables = host_vars(vllm_server_hf_cache_dir='/home/lab/hf', vllm_server_volumes=['/data/x:/x:ro'])
     spec = lookup_spec(variables)
     says = node_says(spec, gpu_count=1, status='absent', ready=False, listening=False,
                      unwritable={'vllm_server_base_dir': ['/var/lib/inferops/vllm/vllm', '/var/lib'],
-                                 'vllm_server_cache_dir': ['/var/lib/inferops/vllm/vllm-cache', '/var/lib']})
+                                 'vllm_server_volumes[0]': ['/data/x', '/'],
+                                 # there, but not the user's: a cache shared read-only is only mounted
+                                 'vllm_server_hf_cache_dir': ['/home/lab/hf', '/home/lab/hf']})
     result, calls = plan(variables, says)
     assert result['failed'] and 'ansible_facts' not in result
+    tail = ('a folder of its own (a user without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root')
     assert result['msg'] == (
-        'Invalid vllm_server settings for gpu-a: vllm_server_base_dir=/var/lib/inferops/vllm: the user this connects as on gpu-a '
-        'cannot make folders in /var/lib; set vllm_server_base_dir to a folder of its own (a user without root running podman '
-        'rootless: docs/guides/003-podman-cdi-tp2.md), or become root; vllm_server_cache_dir=/var/lib/inferops/vllm/vllm-cache: '
-        'the user this connects as on gpu-a cannot make folders in /var/lib; set vllm_server_cache_dir to a folder of its own (a user '
-        'without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root')
-    assert calls[0][1]['writable']['vllm_server_hf_cache_dir'] == '/home/lab/hf'
+        'Invalid vllm_server settings for gpu-a: vllm_server_base_dir (/var/lib/inferops/vllm/vllm): the user the role runs as on '
+        'gpu-a (ansible_user, or become_user) cannot make folders in /var/lib; set vllm_server_base_dir to ' + tail + '; '
+        'vllm_server_volumes[0] (/data/x): the user the role runs as on gpu-a (ansible_user, or become_user) cannot make folders '
+        'in /; set vllm_server_volumes to ' + tail)
+    assert calls[0][1]['writable'] == {'vllm_server_base_dir': '/var/lib/inferops/vllm/vllm', 'vllm_server_hf_cache_dir': '/home/lab/hf',
+                                       'vllm_server_cache_dir': '/var/lib/inferops/vllm/vllm-cache', 'vllm_server_volumes[0]': '/data/x'}
+    # The server's own folder, there but not the user's, is refused too.
+    says['unwritable'] = {'vllm_server_base_dir': ['/var/lib/inferops/vllm/vllm', '/var/lib/inferops/vllm/vllm']}
+    result, dummy = plan(variables, says)
+    assert 'vllm_server_base_dir (/var/lib/inferops/vllm/vllm): the user the role runs as on gpu-a (ansible_user, or become_user) ' \
+           'cannot write in /var/lib/inferops/vllm/vllm' in result['msg']
 
 
 def test_a_model_path_on_the_node_builds_the_spec_again_with_its_mount():
