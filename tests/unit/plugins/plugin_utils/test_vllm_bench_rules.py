@@ -19,7 +19,8 @@ def settings(**changes):
     values = dict((name, DEFAULTS[name]) for name in rules.SETTINGS['capacity'])
     # The defaults that are expressions, as the role resolves them for a docker server on its default port.
     values.update(vllm_bench_runner='exec', vllm_bench_container='vllm', vllm_bench_vllm='vllm', vllm_bench_model='model',
-                  vllm_bench_base_url='http://127.0.0.1:8000', vllm_bench_price_per_hour=0, vllm_bench_env={'HF_HUB_OFFLINE': '1'})
+                  vllm_bench_base_url='http://127.0.0.1:8000', vllm_bench_price_per_hour=0, vllm_bench_env={'HF_HUB_OFFLINE': '1'},
+                  vllm_bench_result_dir='/var/lib/inferops/bench')
     values.update(changes)
     return values
 
