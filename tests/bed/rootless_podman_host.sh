@@ -35,6 +35,11 @@ command -v newuidmap >/dev/null || missing+=(uidmap)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's archive (the service itself is not started: the bed runs its own sshd)"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's package starts its service (sshd on every address, port 22) unless a policy forbids it.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
