@@ -15,6 +15,7 @@ persistence mode is off, and the problems that stop the run before any change.
 """
 from __future__ import annotations
 
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.addresses import PORT_RULE, is_address, is_ip, port_number
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import dcgm_checks
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.rule_values import (
     as_bool, fullmatch, items_of, not_lists, to_json)
@@ -29,8 +30,6 @@ SETTINGS = {
 }
 # The preflight's settings the setup also uses: where dcgm-exporter answers (the setup waits for its metrics there).
 OPTIONAL = ('gpu_host_check_dcgm_exporter_host', 'gpu_host_check_dcgm_exporter_port')
-# A host name, an IPv4 address, or an IPv6 one in brackets: what goes between http:// and :port in a URL.
-HOST = r'[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]'
 ENGINES = ('docker', 'podman')
 # What an apt sources file takes as a URI: http(s) or file, no spaces or line breaks; apt's own $(ARCH) is kept.
 REPO_URL = r'(https?://[A-Za-z0-9._~:/?#@!$&\'()*+,;=%-]+|file:/[A-Za-z0-9._~/%$()-]*)'
@@ -84,12 +83,19 @@ def problems(settings, context=None, entry_point='main'):
         out.append('gpu_host_setup_folders has %s; each must be an absolute path below /' % ', '.join(to_json(f) for f in bad))
     context = context or {}
     host, port = context.get('gpu_host_check_dcgm_exporter_host'), context.get('gpu_host_check_dcgm_exporter_port')
-    if host is not None and not fullmatch(HOST, str(host)):
+    if host is not None and not _url_host(str(host)):
         out.append('gpu_host_check_dcgm_exporter_host=%s must be a host name or an IP address (IPv6 in brackets): the setup '
                    'waits for dcgm-exporter\'s metrics at http://<host>:<port>/metrics' % to_json(host))
-    if port is not None and not (fullmatch(r'[0-9]{1,5}', str(port)) and 1 <= int(port) <= 65535):
-        out.append('gpu_host_check_dcgm_exporter_port=%s must be a port from 1 to 65535' % to_json(port))
+    if port is not None and port_number(port) is None:
+        out.append('gpu_host_check_dcgm_exporter_port=%s must be %s' % (to_json(port), PORT_RULE))
     return out
+
+
+def _url_host(text):
+    """What goes between http:// and :port in a URL: a host name, an IPv4 address, or an IPv6 one in brackets."""
+    if text.startswith('[') and text.endswith(']'):
+        return ':' in text and is_ip(text[1:-1])
+    return ':' not in text and is_address(text)
 
 
 # NVIDIA's CUDA repositories (where dcgm-exporter's package is), per distribution and machine; the key file is the
