@@ -132,7 +132,7 @@ def writable_dirs(settings, spec):
         out['vllm_server_model_dir'] = settings['vllm_server_model_dir']
     if spec['container']:
         for index, volume in enumerate(settings['vllm_server_volumes']):
-            out['vllm_server_volumes[%d]' % index] = str(volume).split(':', maxsplit=1)[0]
+            out['vllm_server_volumes[%d]' % index] = server_spec.volume_host_path(volume)
     else:
         out['vllm_server_venv'] = settings['vllm_server_venv']
         if settings['vllm_server_supervisor_dir']:

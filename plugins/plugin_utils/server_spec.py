@@ -366,6 +366,11 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     return out
 
 
+def volume_host_path(volume):
+    """The host side of a vllm_server_volumes entry (host_path:container_path[:options])."""
+    return str(volume).split(':', maxsplit=1)[0]
+
+
 def _volume_ok(volume):
     parts = str(volume).split(':')
     return (len(parts) in (2, 3) and all(PATH_RE.match(p) for p in parts[:2])
@@ -536,7 +541,7 @@ def build(s, model_source_signature='', node=None):
         'config': config,
         # Folders the node must have before the start: the log folder, the cache, the host side of more mounts.
         'dirs': [log_dir, s['vllm_server_hf_cache_dir']] + ([s['vllm_server_cache_dir']] if s['vllm_server_cache_dir'] else [])
-        + ([str(v).split(':', maxsplit=1)[0] for v in s['vllm_server_volumes']] if container else []),
+        + ([volume_host_path(v) for v in s['vllm_server_volumes']] if container else []),
         'secret_files': sorted(secrets),
         'gpus_used': gpus_used(s),
         'running_states': list(RUNNING_STATES),
