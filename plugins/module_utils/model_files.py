@@ -2,8 +2,8 @@
 # Copyright (c) inferops.gpu_inference contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether a model is on a node before its server is replaced: a folder's files and sizes (a staged copy is
-compared with the controller's folder, a model path is looked for), or a Hugging Face id in the node's hub cache.
-Read on the node by vllm_probe and, for the controller's folder, by the action vllm_server_plan."""
+compared with the controller's folder, a model path is looked for); a Hugging Face id in the node's hub cache is
+module_utils.hf_hub's. Read on the node by vllm_probe and, for the controller's folder, by the action vllm_server_plan."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -57,16 +57,6 @@ def manifest_signature(path):
         return ''
     signature = found.get('signature') if isinstance(found, dict) else ''
     return signature if isinstance(signature, str) else ''
-
-
-def hub_snapshot(hf_home, model_id):
-    """The newest snapshot folder of model_id (org/name) in the Hugging Face cache under hf_home, or ''."""
-    snapshots = os.path.join(hf_home, 'hub', 'models--' + model_id.replace('/', '--'), 'snapshots')
-    if not os.path.isdir(snapshots):
-        return ''
-    found = [os.path.join(snapshots, n) for n in os.listdir(snapshots) if os.path.isdir(os.path.join(snapshots, n))]
-    found = [f for f in found if any(name.endswith(('.safetensors', '.bin', '.gguf', '.pt')) for name in os.listdir(f))]
-    return max(found, key=os.path.getmtime) if found else ''
 
 
 def differences(wanted, have):

@@ -127,8 +127,14 @@ options:
   hf_model:
     description:
       - A Hugging Face model id (C(org/name)) looked for in the hub cache under O(hf_home); RV(hf_cached) says whether a
-        snapshot with weights is there.
+        snapshot with weights is there (of O(hf_revision)).
     type: str
+  hf_revision:
+    description:
+      - The revision of O(hf_model) looked for - a commit id, or a branch or tag that a download recorded in the cache's
+        C(refs/). Empty is V(main) (or, in a cache without C(refs/main), the newest snapshot).
+    type: str
+    default: ''
   hf_home:
     description: The Hugging Face cache folder on the node (C(HF_HOME)), for O(hf_model).
     type: str
@@ -263,7 +269,7 @@ unwritable:
   type: dict
   sample: {"vllm_server_base_dir": ["/var/lib/inferops/vllm/vllm", "/var/lib"]}
 hf_cached:
-  description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) with weights.
+  description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) at O(hf_revision) with weights.
   returned: when hf_model is given
   type: bool
 gpu_count:
@@ -288,7 +294,8 @@ from ansible_collections.inferops.gpu_inference.plugins.module_utils.supervisor_
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.openai_api import (
     Client, ApiError, SMOKE_MAX_TOKENS, SMOKE_PROMPT, SMOKE_TEMPERATURE, SMOKE_TESTS, smoke)
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.vllm_log import last_error, read_from, stages_of
-from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import hub_snapshot, manifest_signature, sizes
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.hf_hub import cached_snapshot
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import manifest_signature, sizes
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import unwritable
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.nvidia_smi import NvidiaSmiError, gpu_count, resolve_executable
 
@@ -377,6 +384,7 @@ def main():
             model_manifest=dict(type='str'),
             hf_model=dict(type='str'),
             hf_home=dict(type='str'),
+            hf_revision=dict(type='str', default=''),
             writable=dict(type='dict', default={}),
         ),
         supports_check_mode=True,
@@ -391,7 +399,7 @@ def main():
         refused = unwritable(sorted(set(p['writable'].values())))
         gpus['unwritable'] = dict((name, [path, refused[path]]) for name, path in p['writable'].items() if path in refused)
     if p['hf_model'] and p['hf_home']:
-        gpus['hf_cached'] = bool(hub_snapshot(p['hf_home'], p['hf_model']))
+        gpus['hf_cached'] = bool(cached_snapshot(p['hf_home'], p['hf_model'], p['hf_revision']))
     if p['nvidia_smi']:
         # The GPU count in the same run (vllm_server's validation reads the node once).
         path = resolve_executable(module.get_bin_path, p['nvidia_smi'])

@@ -118,7 +118,7 @@ def probe_args(settings, spec, nvidia_smi, model=False):
     elif model and m['is_path'] and not container:
         args['model_files'] = m['ref']
     elif model and not m['is_path']:
-        args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'])
+        args.update(hf_model=m['ref'], hf_home=settings['vllm_server_hf_cache_dir'], hf_revision=settings['vllm_server_model_revision'])
     return args
 
 
@@ -168,8 +168,8 @@ def model_presence(settings, spec, probe, source):
         return {'on_node': None, 'where': '%s inside the image %s' % (m['ref'], spec['image']), 'missing': []}
     if m['is_path']:
         return {'on_node': bool(probe.get('model_files')), 'where': 'folder %s' % m['ref'], 'missing': []}
-    return {'on_node': bool(probe.get('hf_cached')), 'where': 'Hugging Face cache %s' % settings['vllm_server_hf_cache_dir'],
-            'missing': []}
+    return {'on_node': bool(probe.get('hf_cached')), 'missing': [],
+            'where': 'Hugging Face cache %s, revision %s' % (settings['vllm_server_hf_cache_dir'], settings['vllm_server_model_revision'] or 'main')}
 
 
 def _int(value):

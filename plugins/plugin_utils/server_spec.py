@@ -23,6 +23,7 @@ import re
 import shlex
 
 from ansible.module_utils.common.validation import check_type_dict, check_type_list
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import hf_hub
 
 # The role variables the spec reads (every one a main option of roles/vllm_server/meta/argument_specs.yml).
 SETTINGS = (
@@ -36,7 +37,7 @@ SETTINGS = (
     'vllm_server_api_key', 'vllm_server_health_timeout', 'vllm_server_perf_gate', 'vllm_server_gateways',
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
     'vllm_server_state', 'vllm_server_log_level', 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_hooks_dir',
-    'vllm_server_supervisor_dir', 'vllm_server_cache_dir',
+    'vllm_server_supervisor_dir', 'vllm_server_cache_dir', 'vllm_server_model_revision', 'vllm_server_hf_endpoint',
 )
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
@@ -79,7 +80,7 @@ MANAGED_ARGS = {
     '--pipeline-parallel-size': 'vllm_server_pipeline_parallel_size', '-pp': 'vllm_server_pipeline_parallel_size',
     '--gpu-memory-utilization': 'vllm_server_gpu_memory_utilization', '--max-model-len': 'vllm_server_max_model_len',
     '--quantization': 'vllm_server_quantization', '-q': 'vllm_server_quantization', '--dtype': 'vllm_server_dtype',
-    '--config': "vllm_server_api_key (the role's own --config file)",
+    '--config': "vllm_server_api_key (the role's own --config file)", '--revision': 'vllm_server_model_revision',
 }
 DTYPES = ('auto', 'half', 'float16', 'bfloat16', 'float', 'float32')
 # A change of this number replaces every server once (a new layout of what runs).
@@ -275,6 +276,17 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     if s['vllm_server_model'] and not HF_ID_RE.match(s['vllm_server_model']) and not PATH_RE.match(s['vllm_server_model']):
         out.append('vllm_server_model=%s must be a Hugging Face id (org/name: letters, digits, . _ -) '
                    'or an absolute path on the node without whitespace, control characters or .. parts' % _show(s['vllm_server_model']))
+    revision, endpoint = s['vllm_server_model_revision'], s['vllm_server_hf_endpoint']
+    if revision and not hf_hub.REVISION_RE.match(revision):
+        out.append('vllm_server_model_revision=%s must be a branch, a tag or a commit id of the hub (letters, digits, . _ - /, '
+                   'no .. or //)' % _show(revision))
+    elif revision and (s['vllm_server_model_source'] or not HF_ID_RE.match(s['vllm_server_model'])):
+        out.append('vllm_server_model_revision=%s is a revision of a Hugging Face id; vllm_server_model=%s%s is not one (a folder '
+                   'has no revisions): leave vllm_server_model_revision empty' % (
+                       _show(revision), _show(s['vllm_server_model']),
+                       ' with vllm_server_model_source' if s['vllm_server_model_source'] else ''))
+    if endpoint and hf_hub.endpoint_problem(endpoint):
+        out.append('vllm_server_hf_endpoint=%s: %s' % (_show(endpoint), hf_hub.endpoint_problem(endpoint)))
     if s['vllm_server_model_source'] and not os.path.isdir(s['vllm_server_model_source']):
         out.append('vllm_server_model_source=%s is not a folder on the controller' % _show(s['vllm_server_model_source']))
     served = s['vllm_server_served_model_name']
@@ -308,6 +320,9 @@ def _problems(s, inventory_hosts, perf_gate_problems):
         out.append('vllm_server_env names %s look like secrets, which the environment would show in plain view '
                    '(docker inspect, the unit file, -vvv output): put a Hugging Face token in vllm_server_hf_token and the API key in '
                    'vllm_server_api_key (root-only files)' % ', '.join(secret))
+    if 'HF_ENDPOINT' in names and s['vllm_server_hf_endpoint']:
+        out.append('vllm_server_env sets HF_ENDPOINT and vllm_server_hf_endpoint=%s sets it too: keep vllm_server_hf_endpoint '
+                   '(playbooks/stage.yml downloads from it as well)' % _show(s['vllm_server_hf_endpoint']))
     bad_names = [n for n in names if not ENV_NAME_RE.match(n)]
     if bad_names:
         out.append('vllm_server_env name(s) %s must be letters, digits and _, not starting with a digit' % ', '.join(_show(n) for n in bad_names))
@@ -394,6 +409,8 @@ def _serve_args(s, m, container, seen_secrets):
         args.append('--quantization=%s' % s['vllm_server_quantization'])
     if s['vllm_server_api_key']:
         args += ['--config', seen_secrets + '/serve.yaml']
+    if s['vllm_server_model_revision']:
+        args.append('--revision=%s' % s['vllm_server_model_revision'])
     return args + [str(a) for a in s['vllm_server_extra_args']]
 
 
@@ -485,6 +502,8 @@ def build(s, model_source_signature='', node=None):
     # the paths inside the container are fixed, so only a process's argv names the release folder,
     # and it is derived from the fingerprint after it.
     env = dict((str(k), str(v) if not isinstance(v, str) else v) for k, v in s['vllm_server_env'].items())
+    if s['vllm_server_hf_endpoint']:
+        env['HF_ENDPOINT'] = s['vllm_server_hf_endpoint']
     secrets = {}
     if s['vllm_server_hf_token']:
         secrets['hf_token'] = _sha256(s['vllm_server_hf_token'])

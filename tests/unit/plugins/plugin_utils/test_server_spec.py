@@ -44,6 +44,8 @@ OTHER = {
     'vllm_server_name': 'vllm-b',
     'vllm_server_base_dir': '/srv/inferops',
     'vllm_server_hf_cache_dir': '/srv/hf-cache',
+    'vllm_server_hf_endpoint': 'https://hf-mirror.example.internal',
+    'vllm_server_model_revision': '0123456789abcdef0123456789abcdef01234567',
     'vllm_server_env': {'VLLM_CPU_KVCACHE_SPACE': '2'},
     'vllm_server_gpus': [0],
     'vllm_server_shm_size': '8g',
