@@ -229,7 +229,7 @@ def test_the_probe_is_asked_as_the_role_asked_it():
     dummy, calls = plan(variables, node_says(spec, gpu_count=1), args={'model': True})
     assert calls == [(PROBE, {'url': 'http://127.0.0.1:8003', 'served_model_name': 'Llama-3.1-8B-Instruct', 'log_file': spec['log_file'],
                               'watch_kind': 'docker', 'watch_name': 'vllm', 'unit_files': {}, 'nvidia_smi': '/usr/bin/nvidia-smi',
-                              'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache',
+                              'hf_model': MODEL, 'hf_home': '/var/lib/inferops/hf-cache', 'hf_revision': '',
                               'writable': {'vllm_server_base_dir': '/var/lib/inferops/vllm/vllm',
                                            'vllm_server_hf_cache_dir': '/var/lib/inferops/hf-cache',
                                            'vllm_server_cache_dir': '/var/lib/inferops/vllm/vllm-cache'}})]

@@ -1,5 +1,5 @@
-"""model_files: a folder's files and sizes (links followed, broken ones skipped, long listings cut), the newest hub
-snapshot that holds weights, and what a node's copy lacks."""
+"""model_files: a folder's files and sizes (links followed, broken ones skipped, long listings cut) and what a node's
+copy lacks (the hub cache: test_hf_hub.py)."""
 import os
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
@@ -20,16 +20,6 @@ def test_a_long_listing_is_cut_and_says_so(tmp_path, monkeypatch):
         (tmp_path / ('f%d' % i)).write_text('x')
     found = model_files.sizes(str(tmp_path))
     assert len(found) == 4 and found['...'] == -1
-
-
-def test_the_newest_snapshot_with_weights(tmp_path):
-    snapshots = tmp_path / 'hub' / 'models--org--name' / 'snapshots'
-    assert model_files.hub_snapshot(str(tmp_path), 'org/name') == ''
-    (snapshots / 'old').mkdir(parents=True)
-    (snapshots / 'old' / 'model.safetensors').write_text('w')
-    (snapshots / 'new').mkdir()
-    (snapshots / 'new' / 'config.json').write_text('{}')  # no weights yet
-    assert model_files.hub_snapshot(str(tmp_path), 'org/name') == str(snapshots / 'old')
 
 
 def test_differences_name_what_is_missing_or_of_another_size():

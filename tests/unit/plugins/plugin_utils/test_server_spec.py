@@ -311,3 +311,23 @@ def test_the_staged_folders_signature_keeps_its_rows_so_that_no_running_server_i
     assert rows[0].startswith('a.safetensors 7 ') and rows[2].startswith('sub/tok.json 2 ')
     assert server_spec.model_source_signature(model_files.listing(str(folder))) == server_spec._sha256('\n'.join(rows))
     assert server_spec.model_source_signature(model_files.listing(str(tmp_path / 'none'))) == ''
+
+
+def test_a_hub_revision_and_a_mirror_reach_the_server_and_are_checked():
+    commit = '0123456789abcdef0123456789abcdef01234567'
+    spec = server_spec.build(settings(vllm_server_model_revision=commit, vllm_server_hf_endpoint='https://hf-mirror.example.internal/hub'))
+    assert '--revision=%s' % commit in spec['argv'] and spec['env']['HF_ENDPOINT'] == 'https://hf-mirror.example.internal/hub'
+    # Neither set: the server as before (no fingerprint change for servers deployed before these settings existed).
+    plain = server_spec.build(settings())
+    assert not [a for a in plain['argv'] if a.startswith('--revision')] and 'HF_ENDPOINT' not in plain['env']
+
+    def found(**changes):
+        return ' '.join(server_spec.problems(settings(**changes)))
+    assert 'vllm_server_model_revision="../x" must be a branch, a tag or a commit id' in found(vllm_server_model_revision='../x')
+    assert 'a folder has no revisions' in found(vllm_server_model_revision='main', vllm_server_model='/models/m')
+    assert 'vllm_server_hf_endpoint="https://u:p@mirror"' in found(vllm_server_hf_endpoint='https://u:p@mirror')
+    assert 'without a user' in found(vllm_server_hf_endpoint='https://u:p@mirror')
+    assert 'vllm_server_hf_endpoint="mirror:8080"' in found(vllm_server_hf_endpoint='mirror:8080')
+    assert 'keep vllm_server_hf_endpoint' in found(vllm_server_hf_endpoint='https://m', vllm_server_env={'HF_ENDPOINT': 'https://n'})
+    assert 'vllm_server_extra_args sets --revision' in found(vllm_server_extra_args=['--revision=main'])
+    assert found(vllm_server_model_revision='refs/pr/3', vllm_server_hf_endpoint='http://127.0.0.1:18960') == ''
