@@ -355,4 +355,10 @@ def test_the_plan_says_whether_the_node_already_has_the_target_model(tmp_path):
     (snapshot / 'config.json').write_text('{}')
     assert presence()['on_node'] is False  # a snapshot without weights: a download cut short
     (snapshot / 'model.safetensors').write_bytes(b'w')
-    assert presence() == {'on_node': True, 'where': 'Hugging Face cache %s/hf' % node, 'missing': []}
+    assert presence() == {'on_node': True, 'where': 'Hugging Face cache %s/hf, revision main' % node, 'missing': []}
+    # A pinned revision: only its snapshot counts (the one there is another commit's).
+    pinned = 'fedcba98' * 5
+    assert presence(vllm_server_model_revision=pinned) == {
+        'on_node': False, 'where': 'Hugging Face cache %s/hf, revision %s' % (node, pinned), 'missing': []}
+    snapshot.rename(snapshot.parent / pinned)
+    assert presence(vllm_server_model_revision=pinned)['on_node'] is True
