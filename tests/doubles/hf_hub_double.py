@@ -15,7 +15,7 @@ image) and the collection's hf_model_cache call, with the hub's own answers:
 
 The commit is a hash of the folder's names, sizes and hashes; revision "main" and the commit both name it.
 
-    hf_hub_double.py --repo org/name=FOLDER [--repo ...] [--port 18960] [--token T] [--page-size N]
+    hf_hub_double.py --repo org/name=FOLDER [--repo ...] [--port 18960] [--token T | --token-file F] [--page-size N]
                      [--corrupt PATH] [--extra-entry JSON] [--log FILE]
 
 --token: every request must carry "Authorization: Bearer T" (a gated model), else 401.
@@ -203,12 +203,16 @@ def main():
     parser.add_argument('--port', type=int, default=18960)
     parser.add_argument('--bind', default='127.0.0.1')
     parser.add_argument('--token', default='')
+    parser.add_argument('--token-file', default='', help='the token, read from a file (kept out of process lists)')
     parser.add_argument('--page-size', type=int, default=0)
     parser.add_argument('--corrupt', action='append', default=[])
     parser.add_argument('--extra-entry', action='append', default=[], type=json.loads)
     parser.add_argument('--log', default='')
     args = parser.parse_args()
     repos = dict(r.split('=', 1) for r in args.repo)
+    if args.token_file:
+        with open(args.token_file) as handle:
+            args.token = handle.read().strip()
     server = make_server(repos, args.port, args.bind, token=args.token, page_size=args.page_size, corrupt=args.corrupt,
                          extra=args.extra_entry, log=args.log)
     for repo in server.state.repos.values():
