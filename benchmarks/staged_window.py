@@ -11,11 +11,18 @@ model's weight files). Then, twice, the folder changes (a new padding file of --
 2. staged ahead: `playbooks/stage.yml` first (timed on its own, every node at once), then the redeploy, whose
    nodes find their copy current and copy nothing.
 
+With --source hub the same model is served by the hub double (tests/doubles/hf_hub_double.py, a site mirror on
+loopback) and named by hub id at a pinned revision: version A is staged and deployed; then the folder changes (a new
+commit), `playbooks/stage.yml -e vllm_server_model_revision=<commit>` downloads it into each node's Hugging Face cache
+(timed: --mb MB per node, every node at once) and the redeploy rolls the new revision out, its servers reading the
+cache offline (the image's HF_HUB_OFFLINE=1): the window must hold no download. Only the staged variant runs (the role
+downloads nothing in a deploy; a server that downloads at its start is vLLM's own business).
+
 A node's window is from its old server's last /health 200 to its new server's first (polled every 50 ms by this
 script); its warm start (the floor) is the new container's own start (docker inspect State.StartedAt) to that
 first 200. Prints each node's window and floor, and per variant the median ratio window / floor (goal for the
 staged one: <= 1.1). Run from the repository root after `make bed`:
-  .venv/bin/python benchmarks/staged_window.py [--nodes 2] [--mb 1024]
+  .venv/bin/python benchmarks/staged_window.py [--nodes 2] [--mb 1024] [--source folder|hub]
 """
 import argparse
 import json
@@ -35,6 +42,8 @@ SERVER_PREFIX = 'inferops-stage-vllm-'
 BASE_PORT = 19251
 LABEL = 'inferops.bench.stage=1'
 STATE = '/srv/inferops-bench-stage'
+HUB_MODEL = 'inferops-bench/tiny-llama'
+HUB_PORT = 19260
 
 
 def watch(port, changes, stop):
@@ -80,9 +89,30 @@ def model_folder(work, mb):
     return folder
 
 
-def roll(playbook, inventory, env, hosts, extra_arg, stage=None):
+class HubDouble(object):
+    """The hub double serving folder as HUB_MODEL on HUB_PORT; restart() after the folder changed: a new commit."""
+
+    def __init__(self, folder):
+        self.folder, self.proc, self.commit = folder, None, ''
+
+    def restart(self):
+        self.stop()
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tests', 'doubles', 'hf_hub_double.py'),
+                                      '--repo', '%s=%s' % (HUB_MODEL, self.folder), '--port', str(HUB_PORT)],
+                                     stdout=subprocess.PIPE, text=True)
+        self.commit = self.proc.stdout.readline().split()[1]
+        return self.commit
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+
+
+def roll(playbook, inventory, env, hosts, extra_arg, stage=None, extra_vars=None):
     """One rolling redeploy, windows and floors measured per node; stage: a playbook run first (timed)."""
-    staged = run([playbook, '-i', inventory, stage], env) if stage else None
+    more = ['-e', json.dumps(extra_vars)] if extra_vars else []
+    staged = run([playbook, '-i', inventory, stage] + more, env) if stage else None
     stop = threading.Event()
     changes = dict((h['vllm_server_name'], []) for h in hosts.values())
     threads = [threading.Thread(target=watch, args=(h['vllm_server_port'], changes[h['vllm_server_name']], stop), daemon=True)
@@ -91,7 +121,7 @@ def roll(playbook, inventory, env, hosts, extra_arg, stage=None):
         thread.start()
     time.sleep(0.5)
     wall = run([playbook, '-i', inventory, 'playbooks/redeploy.yml', '-e', 'redeploy_serial=1',
-                '-e', json.dumps({'vllm_server_extra_args': ['--enforce-eager', extra_arg]})], env)
+                '-e', json.dumps(dict(extra_vars or {}, vllm_server_extra_args=['--enforce-eager', extra_arg]))], env)
     stop.set()
     for thread in threads:
         thread.join()
@@ -111,49 +141,63 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--nodes', type=int, default=2)
     parser.add_argument('--mb', type=int, default=1024, help='padding added to the model folder per change, in MB')
+    parser.add_argument('--source', choices=['folder', 'hub'], default='folder',
+                        help='the model from a folder on the controller, or by hub id from the hub double')
     args = parser.parse_args()
     setup()
     bindir = os.path.dirname(sys.executable)
     work = tempfile.mkdtemp(prefix='inferops-bench-stage-')
     cleanup()
+    hub = None
     try:
         source = model_folder(work, args.mb)
+        model = {'vllm_server_model': '', 'vllm_server_model_source': source}
+        if args.source == 'hub':
+            hub = HubDouble(source)
+            model = {'vllm_server_model': HUB_MODEL, 'vllm_server_model_source': '', 'vllm_server_model_revision': hub.restart(),
+                     'vllm_server_hf_endpoint': 'http://127.0.0.1:%d' % HUB_PORT}
         names = ['%s%d' % (PREFIX, i + 1) for i in range(args.nodes)]
         start_host_nodes(names, LABEL, volumes=['%s/{name}:%s/{name}' % (STATE, STATE)])
         hosts = dict((name, {'vllm_server_name': '%s%d' % (SERVER_PREFIX, i + 1), 'vllm_server_port': BASE_PORT + i})
                      for i, name in enumerate(names))
-        group_vars = bed_server_vars(**{
+        group_vars = bed_server_vars(**dict(model, **{
             'ansible_connection': 'community.docker.docker', 'ansible_python_interpreter': '/usr/bin/python3',
             'inferops_accelerator': 'cpu', 'vllm_server_accelerator': 'cpu',
-            'vllm_server_model': '', 'vllm_server_model_source': source,
             'vllm_server_model_dir': STATE + '/{{ inventory_hostname }}/models',
             'vllm_server_base_dir': STATE + '/{{ inventory_hostname }}/vllm',
             'vllm_server_hf_cache_dir': STATE + '/{{ inventory_hostname }}/hf',
             'vllm_server_health_timeout': 300,
             'vllm_server_env': {'VLLM_CPU_OMP_THREADS_BIND': 'nobind'},
             'gpu_host_check_container_engine': 'docker', 'gpu_host_check_model_cache_path': STATE,
-        })
+        }))
         inventory = os.path.join(work, 'hosts.json')
         with open(inventory, 'w') as handle:
             json.dump({'all': {'children': {'gpu_nodes': {'hosts': hosts, 'vars': group_vars}}}}, handle)
         env = ansible_env(INFEROPS_REPORT_DIR=os.path.join(work, 'reports'))
         playbook = os.path.join(bindir, 'ansible-playbook')
-        print('version A deployed on %d nodes in %.1f s (not timed; %d MB copied to each)'
-              % (args.nodes, run([playbook, '-i', inventory, 'playbooks/deploy.yml'], env), args.mb))
+        if hub:
+            run([playbook, '-i', inventory, 'playbooks/stage.yml'], env)
+        print('version A deployed on %d nodes in %.1f s (not timed; %d MB %s each)'
+              % (args.nodes, run([playbook, '-i', inventory, 'playbooks/deploy.yml'], env), args.mb,
+                 'downloaded from the hub double by stage.yml to' if hub else 'copied to'))
 
         ratios = {}
-        for variant, extra_arg, stage in (('copied in the window', '--max-num-seqs=8', None),
-                                          ('staged ahead', '--max-num-seqs=4', 'playbooks/stage.yml')):
+        variants = (('copied in the window', '--max-num-seqs=8', None),
+                    ('staged ahead', '--max-num-seqs=4', 'playbooks/stage.yml'))
+        for variant, extra_arg, stage in variants[1:] if hub else variants:
             padding(os.path.join(source, 'padding-%s.dat' % extra_arg[-1]), args.mb)
-            wall, staged, rows = roll(playbook, inventory, env, hosts, extra_arg, stage)
+            revision = {'vllm_server_model_revision': hub.restart()} if hub else None
+            wall, staged, rows = roll(playbook, inventory, env, hosts, extra_arg, stage, revision)
             before = '' if stage is None else '; stage.yml before it %.1f s (%d nodes at once)' % (staged or 0.0, args.nodes)
             print('\n%s: redeploy %.1f s%s' % (variant, wall, before))
             for name, window, floor in rows:
                 print('  %s: window %.2f s, warm start %.2f s, ratio %.3f' % (name, window, floor, window / floor))
             ratios[variant] = statistics.median(window / floor for dummy, window, floor in rows)
-        print('\nmedian window / warm start: copied in the window %.3f, staged ahead %.3f (goal <= 1.1)'
-              % (ratios['copied in the window'], ratios['staged ahead']))
+        print('\nmedian window / warm start: %s (goal for staged ahead <= 1.1)'
+              % ', '.join('%s %.3f' % (variant, ratio) for variant, ratio in ratios.items()))
     finally:
+        if hub:
+            hub.stop()
         cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
