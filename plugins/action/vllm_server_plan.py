@@ -61,7 +61,8 @@ class ActionModule(ActionBase):
         # One module run on the node; it only reads, so it runs in check mode too. api_key is no_log in vllm_probe's
         # argument spec: masked in what it returns; its invocation is not kept.
         probe = self._execute_module(module_name=PROBE, task_vars=task_vars,
-                                     module_args=server_plan.probe_args(settings, spec, more.get('vllm_server_nvidia_smi'), args['model']))
+                                     module_args=server_plan.probe_args(settings, spec, more.get('vllm_server_nvidia_smi'),
+                                                                        server_plan.wants_model_presence(spec, args['model'])))
         if probe.get('failed'):
             result.update(failed=True, msg=probe.get('msg') or '%s failed on %s' % (PROBE, host))
             if probe.get('reason'):
@@ -85,6 +86,10 @@ class ActionModule(ActionBase):
         facts = {'_vllm_server_spec': spec, '_vllm_server_probe': probe, '_vllm_server_needs_deploy': needs_deploy}
         if server_plan.wants_model_presence(spec, args['model']):
             facts['_vllm_server_model_presence'] = server_plan.model_presence(settings, spec, probe, source)
+            problems = server_plan.group_model_problems(spec, facts['_vllm_server_model_presence'], host)
+            if problems and not args['model']:
+                result.update(failed=True, msg=_failure(host, problems))
+                return result
         if args['record']:
             # Nothing left to do for this run: the server is left as it is, answers, was not restarted, and no
             # evidence is to be saved (none in check mode). The outcome is recorded here, as the role's last task would.

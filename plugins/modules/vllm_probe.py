@@ -129,6 +129,11 @@ options:
       - A Hugging Face model id (C(org/name)) looked for in the hub cache under O(hf_home); RV(hf_cached) says whether a
         snapshot with weights is there (of O(hf_revision)).
     type: str
+  interface:
+    description:
+      - A network interface looked for (the collectives' of a server across nodes); RV(interface) says whether the node
+        has it and its IPv4 address.
+    type: str
   hf_revision:
     description:
       - The revision of O(hf_model) looked for - a commit id, or a branch or tag that a download recorded in the cache's
@@ -268,6 +273,11 @@ unwritable:
   returned: when writable is given
   type: dict
   sample: {"vllm_server_base_dir": ["/var/lib/inferops/vllm/vllm", "/var/lib"]}
+interface:
+  description: Of O(interface) - C(exists), C(address) (its IPv4 address, empty when it has none) and C(all) (the node's interfaces).
+  returned: when interface is given
+  type: dict
+  sample: {"exists": true, "address": "10.118.0.3", "all": ["eth0", "eth1", "lo"]}
 hf_cached:
   description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) at O(hf_revision) with weights.
   returned: when hf_model is given
@@ -356,6 +366,28 @@ def listening(client):
     return True
 
 
+def interface_of(name):
+    """Whether the node has the network interface name, its IPv4 address ('' when none), and every interface."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+    import struct  # pylint: disable=import-outside-toplevel
+    try:
+        found = sorted(os.listdir('/sys/class/net'))
+    except OSError:
+        found = []
+    out = {'exists': name in found, 'address': '', 'all': found}
+    if out['exists']:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            # SIOCGIFADDR: the interface's IPv4 address.
+            answer = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack('256s', name.encode('utf-8')[:15]))
+            out['address'] = socket.inet_ntoa(answer[20:24])
+        except (IOError, OSError):
+            pass
+        finally:
+            sock.close()
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -385,6 +417,7 @@ def main():
             hf_model=dict(type='str'),
             hf_home=dict(type='str'),
             hf_revision=dict(type='str', default=''),
+            interface=dict(type='str'),
             writable=dict(type='dict', default={}),
         ),
         supports_check_mode=True,
@@ -398,6 +431,8 @@ def main():
     if p['writable']:
         refused = unwritable(sorted(set(p['writable'].values())))
         gpus['unwritable'] = dict((name, [path, refused[path]]) for name, path in p['writable'].items() if path in refused)
+    if p['interface']:
+        gpus['interface'] = interface_of(p['interface'])
     if p['hf_model'] and p['hf_home']:
         gpus['hf_cached'] = bool(cached_snapshot(p['hf_home'], p['hf_model'], p['hf_revision']))
     if p['nvidia_smi']:

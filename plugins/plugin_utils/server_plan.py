@@ -16,7 +16,7 @@ import re
 from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_spec
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, role_variables, server_group, server_spec
 
 
 class MissingSettings(ValueError):
@@ -31,11 +31,51 @@ def template_vars(names, variables, loader, templar):
 
 
 def read_settings(variables, loader, templar):
-    """The settings server_spec reads (server_spec.SETTINGS), templated and with the argument spec's types."""
+    """The settings server_spec reads (server_spec.SETTINGS), templated and with the argument spec's types; for a node
+    of a server across nodes (vllm_server_nodes), also its place in the group ('_node': server_group.node_of, the
+    leader's address read from its host vars) and its inventory name ('_host')."""
     missing = [name for name in server_spec.SETTINGS if name not in variables]
     if missing:
         raise MissingSettings('vllm_server_spec: %s not defined (the role vllm_server defines them)' % ', '.join(missing))
-    return server_spec.settings_of(template_vars(server_spec.SETTINGS, variables, loader, templar))
+    settings = server_spec.settings_of(template_vars(server_spec.SETTINGS, variables, loader, templar))
+    host = variables.get('inventory_hostname', '')
+    settings['_host'] = host
+    group = server_group.nodes(settings)
+    if group:
+        leader = peer_settings(variables, group[0], settings) if group[0] != host else settings
+        settings['_node'] = server_group.node_of(settings, host, leader['vllm_server_node_address'])
+    return settings
+
+
+def peer_settings(variables, peer, own):
+    """Another node's settings as its host vars give them (templated for that host); a setting its inventory does not
+    set is the role's default, as this node's."""
+    theirs = ((variables.get('hostvars') or {}).get(peer)) or {}
+    values = dict(own)
+    for name in server_spec.SETTINGS:
+        if name in theirs:
+            values[name] = theirs[name]
+    values.pop('_node', None)
+    values = server_spec.settings_of(dict((name, values[name]) for name in server_spec.SETTINGS))
+    values['_host'] = peer
+    return values
+
+
+def group_problems(settings, variables):
+    """What differs between this node and the others of its server (none for a one-node server): checked on every node
+    before any changes, so that a mismatch stops the whole group."""
+    group = server_group.nodes(settings)
+    if not group or settings['_host'] not in group:
+        return []
+    out = []
+    running = variables.get('ansible_play_hosts_all')
+    if running is not None:
+        absent = [peer for peer in group if peer not in running]
+        if absent:
+            out.append('vllm_server_nodes=%s: %s %s not in this run (--limit, or the play\'s hosts); the nodes of a server '
+                       'across nodes change together' % (group, ', '.join(absent), 'is' if len(absent) == 1 else 'are'))
+    peers = dict((peer, peer_settings(variables, peer, settings)) for peer in group if peer != settings['_host'])
+    return out + server_group.mismatches(settings, settings['_host'], peers)
 
 
 def settings_problems(settings, variables):
@@ -43,6 +83,7 @@ def settings_problems(settings, variables):
     hosts = (variables.get('groups') or {}).get('all', [])
     problems = server_spec.problems(
         settings, hosts, bench_report.perf_gate_problems(settings['vllm_server_perf_gate'] or {}))
+    problems += group_problems(settings, variables)
     # A mistyped setting would be ignored without a word (here rather than in a filter: one worker fewer that loads
     # every filter file of the collection, per host and run).
     return problems + role_variables.unknown(variables, 'vllm_server', server_spec.OUTPUTS)
@@ -110,6 +151,8 @@ def probe_args(settings, spec, nvidia_smi, model=False):
         args['api_key'] = settings['vllm_server_api_key']
     if settings['vllm_server_accelerator'] == 'nvidia' and nvidia_smi is not None:
         args['nvidia_smi'] = nvidia_smi
+    if server_spec.group_node(settings):
+        args['interface'] = settings['vllm_server_collective_ifname']
     if spec['node_model_path']:
         args['model_path'] = spec['node_model_path']
     m = spec['model']
@@ -142,8 +185,18 @@ def writable_dirs(settings, spec):
 
 def wants_model_presence(spec, asked):
     """Whether the plan says what the node has of the model: when asked (the validate and stage entry points), and
-    always for a staged copy (the prepare step reads it)."""
-    return bool(asked or spec['model']['staged'])
+    always for a staged copy (the prepare step reads it) and on a node of a server across nodes (each must have it
+    before any starts)."""
+    return bool(asked or spec['model']['staged'] or spec.get('group'))
+
+
+def group_model_problems(spec, presence, host):
+    """A node of a server across nodes must have the model before any node starts (a staged copy is copied by the
+    deploy's own prepare step, before the start: it is not refused here)."""
+    if not spec.get('group') or spec['model']['staged'] or presence.get('on_node') is not False:
+        return []
+    return ['the model %s is not on %s (%s), and every node of the server across nodes %s must have it before they start: '
+            'run playbooks/stage.yml first' % (spec['model']['ref'], host, presence['where'], ', '.join(spec['group']['nodes']))]
 
 
 def model_presence(settings, spec, probe, source):
@@ -172,6 +225,20 @@ def model_presence(settings, spec, probe, source):
             'where': 'Hugging Face cache %s, revision %s' % (settings['vllm_server_hf_cache_dir'], settings['vllm_server_model_revision'] or 'main')}
 
 
+def interface_problems(settings, found, host):
+    """The collectives' interface on the node (vllm_probe's interface answer): there, and holding the node's address."""
+    ifname, address = settings['vllm_server_collective_ifname'], settings['vllm_server_node_address']
+    if not found:
+        return []
+    if not found.get('exists'):
+        return ['vllm_server_collective_ifname=%s is not a network interface of %s (it has %s)'
+                % (ifname, host, ', '.join(found.get('all') or []) or 'none')]
+    if found.get('address') and found['address'] != address:
+        return ['vllm_server_node_address=%s is not the address of %s on %s (%s is): the other nodes would connect to an address '
+                'that is not its' % (address, ifname, host, found['address'])]
+    return []
+
+
 def _int(value):
     """Jinja's int filter: the integer a value reads as, else 0."""
     try:
@@ -191,7 +258,14 @@ def host_problems(settings, spec, probe, host):
     tp, pp = settings['vllm_server_tensor_parallel_size'], settings['vllm_server_pipeline_parallel_size']
     need = _int(tp) * _int(pp)
     count = probe.get('gpu_count')
-    if nvidia and need > _int(count):
+    node = server_spec.group_node(settings)
+    if node:
+        need = server_group.local_ranks(settings)
+        if nvidia and need > _int(count):
+            out.append('vllm_server_tensor_parallel_size=%s x vllm_server_pipeline_parallel_size=%s over %d nodes needs %s GPU(s) on each; '
+                       'nvidia-smi on %s reports %s' % (tp, pp, node['nnodes'], need, host, count))
+        out += interface_problems(settings, probe.get('interface'), host)
+    elif nvidia and need > _int(count):
         out.append('vllm_server_tensor_parallel_size=%s x vllm_server_pipeline_parallel_size=%s needs %s GPU(s); nvidia-smi on %s '
                    'reports %s' % (tp, pp, need, host, count))
     gpus = settings['vllm_server_gpus']
@@ -208,7 +282,8 @@ def host_problems(settings, spec, probe, host):
                    'of its own (a user without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root'
                    % (name, path, host, 'write in' if refused == path else 'make folders in', refused, name.split('[')[0]))
     server = probe.get('server') or {}
-    if probe.get('listening') and server.get('status') not in spec['running_states']:
+    follower = bool(node) and node['rank'] > 0  # its URL is the leader's: the port is not on this node
+    if probe.get('listening') and server.get('status') not in spec['running_states'] and not follower:
         out.append('vllm_server_port=%s on %s is in use on %s by something other than %s %s; choose a free port or stop what '
                    'listens there' % (settings['vllm_server_port'], settings['vllm_server_bind_address'], host,
                                       manager(settings, spec, probe), settings['vllm_server_name']))

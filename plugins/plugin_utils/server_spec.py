@@ -24,6 +24,7 @@ import shlex
 
 from ansible.module_utils.common.validation import check_type_dict, check_type_list
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import hf_hub
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group
 
 # The role variables the spec reads (every one a main option of roles/vllm_server/meta/argument_specs.yml).
 SETTINGS = (
@@ -38,6 +39,7 @@ SETTINGS = (
     'vllm_server_venv', 'vllm_server_pip_spec', 'vllm_server_process_manager', 'vllm_server_supervisor_conf_dir',
     'vllm_server_state', 'vllm_server_log_level', 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_hooks_dir',
     'vllm_server_supervisor_dir', 'vllm_server_cache_dir', 'vllm_server_model_revision', 'vllm_server_hf_endpoint',
+    'vllm_server_nodes', 'vllm_server_node_address', 'vllm_server_master_port', 'vllm_server_collective_ifname',
 )
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 VOLUME_OPTIONS = ('ro', 'rw', 'z', 'Z')
@@ -119,7 +121,7 @@ MANAGED = 'Ansible managed (inferops.gpu_inference.vllm_server): written on each
 
 
 INTS = ('vllm_server_tensor_parallel_size', 'vllm_server_pipeline_parallel_size', 'vllm_server_max_model_len', 'vllm_server_port',
-        'vllm_server_health_timeout')
+        'vllm_server_health_timeout', 'vllm_server_master_port')
 BOOLS = ('vllm_server_ipc_host', 'vllm_server_allow_unauthenticated')
 TRUE = ('y', 'yes', 'on', '1', 'true', 't')
 
@@ -135,7 +137,7 @@ def settings_of(values):
     # As the argument spec reads them (it checks a converted copy and leaves the variable as given): a string is a
     # comma-separated list (-e vllm_server_extra_args=--enforce-eager), or key=value pairs for the environment.
     for name in ('vllm_server_extra_args', 'vllm_server_ulimits', 'vllm_server_gateways', 'vllm_server_quantization_methods',
-                 'vllm_server_volumes', 'vllm_server_security_opts'):
+                 'vllm_server_volumes', 'vllm_server_security_opts', 'vllm_server_nodes'):
         s[name] = check_type_list(s[name]) if s[name] not in (None, '') else []
     s['vllm_server_env'] = check_type_dict(s['vllm_server_env']) if s['vllm_server_env'] not in (None, '') else {}
     for name in SETTINGS:
@@ -196,8 +198,22 @@ def model(s):
 
 
 def local_url(s):
+    node = group_node(s)
+    if node and node['rank'] > 0:
+        return server_group.leader_url(s, node)  # a headless node's server is its leader's
     host = '127.0.0.1' if s['vllm_server_bind_address'] in ('0.0.0.0', '::') else s['vllm_server_bind_address']
     return 'http://%s:%s' % (host, s['vllm_server_port'])
+
+
+def group_node(s):
+    """This node's place in a server across nodes (server_group.node_of, set by server_plan.read_settings), or None."""
+    return s.get('_node')
+
+
+def _published(s):
+    """docker publishes its port from the container's network; podman, and the nodes of a server across nodes (whose
+    collectives reach each other's addresses), run on the host's."""
+    return s['vllm_server_runtime'] == 'docker' and not group_node(s)
 
 
 def _show(value):
@@ -241,7 +257,14 @@ def _problems(s, inventory_hosts, perf_gate_problems):
     if nvidia and not (str(gpus) == 'all' or ids or (_is_count(gpus) and int(gpus) >= 1)):
         out.append('vllm_server_gpus=%s must be all, a count of 1 or more, or a list of device ids' % gpus)
     need = int(s['vllm_server_tensor_parallel_size']) * int(s['vllm_server_pipeline_parallel_size'])
-    if nvidia and gpus_used(s) > 0 and need > gpus_used(s):
+    if s['vllm_server_nodes']:
+        # A server across nodes: TP x PP ranks, as many on each node; the GPUs given on each node are its ranks.
+        out += server_group.problems(s, s.get('_host', ''), inventory_hosts)
+        if nvidia and gpus_used(s) > 0 and gpus_used(s) != server_group.local_ranks(s):
+            out.append('vllm_server_gpus=%s gives %d GPU(s) on %s; each of the %d nodes of vllm_server_nodes runs TP x PP / nodes = %d '
+                       '(TP x PP must equal the GPUs of the group)' % (gpus, gpus_used(s), s.get('_host', 'this node'),
+                                                                      len(s['vllm_server_nodes']), server_group.local_ranks(s)))
+    elif nvidia and gpus_used(s) > 0 and need > gpus_used(s):
         out.append('vllm_server_tensor_parallel_size x vllm_server_pipeline_parallel_size = %d but vllm_server_gpus=%s gives only %d GPU(s)'
                    % (need, gpus, gpus_used(s)))
     if container and not s['vllm_server_ipc_host'] and not s['vllm_server_shm_size']:
@@ -396,8 +419,8 @@ def _serve_args(s, m, container, seen_secrets):
     runtime = s['vllm_server_runtime']
     args = [m['ref'],
             '--served-model-name=%s' % m['name'],
-            '--host=%s' % ('0.0.0.0' if runtime == 'docker' else s['vllm_server_bind_address']),
-            '--port=%s' % (8000 if runtime == 'docker' else s['vllm_server_port']),
+            '--host=%s' % ('0.0.0.0' if _published(s) else s['vllm_server_bind_address']),
+            '--port=%s' % (8000 if _published(s) else s['vllm_server_port']),
             '--tensor-parallel-size=%s' % s['vllm_server_tensor_parallel_size'],
             '--pipeline-parallel-size=%s' % s['vllm_server_pipeline_parallel_size'],
             '--dtype=%s' % s['vllm_server_dtype']]
@@ -411,6 +434,8 @@ def _serve_args(s, m, container, seen_secrets):
         args += ['--config', seen_secrets + '/serve.yaml']
     if s['vllm_server_model_revision']:
         args.append('--revision=%s' % s['vllm_server_model_revision'])
+    if group_node(s):
+        args += server_group.argv(group_node(s))
     return args + [str(a) for a in s['vllm_server_extra_args']]
 
 
@@ -463,8 +488,8 @@ def _container(s, release_dir, log_dir, node):
     return {
         'image': s['vllm_server_image'],
         'volumes': volumes,
-        'ports': ['%s:%s:8000' % (s['vllm_server_bind_address'], s['vllm_server_port'])] if runtime == 'docker' else [],
-        'network': 'host' if runtime == 'podman' else None,
+        'ports': ['%s:%s:8000' % (s['vllm_server_bind_address'], s['vllm_server_port'])] if _published(s) else [],
+        'network': None if _published(s) else 'host',
         'gpus': gpus or None,
         'devices': devices,
         'ipc': 'host' if s['vllm_server_ipc_host'] else None,
@@ -504,6 +529,8 @@ def build(s, model_source_signature='', node=None):
     env = dict((str(k), str(v) if not isinstance(v, str) else v) for k, v in s['vllm_server_env'].items())
     if s['vllm_server_hf_endpoint']:
         env['HF_ENDPOINT'] = s['vllm_server_hf_endpoint']
+    if group_node(s):
+        env.update(server_group.env(group_node(s)))
     secrets = {}
     if s['vllm_server_hf_token']:
         secrets['hf_token'] = _sha256(s['vllm_server_hf_token'])
@@ -514,6 +541,7 @@ def build(s, model_source_signature='', node=None):
         'layout': LAYOUT, 'name': s['vllm_server_name'], 'runtime': s['vllm_server_runtime'],
         'accelerator': s['vllm_server_accelerator'], 'model': m, 'model_source': model_source_signature,
         'settings_argv': _serve_args(s, m, container, '{secrets}'), 'env': env, 'secrets': secrets, 'config': config,
+        # A node of a server across nodes: its group (the nodes, its rank, the leader's address); absent on one node.
         'dirs': [server_dir, s['vllm_server_hf_cache_dir'], s['vllm_server_model_dir'], s['vllm_server_cache_dir']],
         'container': _container(s, '{release}', log_dir, node) if container else None,
         'process': None if container else {
@@ -522,6 +550,8 @@ def build(s, model_source_signature='', node=None):
             'restart': s['vllm_server_restart_policy'],
             'gpus': _cuda_visible_devices(s), 'log_level': s['vllm_server_log_level']},
     }
+    if group_node(s):
+        what['group'] = group_node(s)
     fingerprint = _sha256(_json(what))
     release_dir = '%s/%s' % (releases_dir, fingerprint[:12])
     seen_config = CTR_CONFIG_DIR if container else release_dir + '/config'
@@ -568,6 +598,8 @@ def build(s, model_source_signature='', node=None):
         'node_model_path': node_model_path(s),
         'process': None,
     }
+    if group_node(s):
+        spec['group'] = group_node(s)
     if not container:
         executable = s['vllm_server_venv'].rstrip('/') + '/bin/vllm'
         supervisor = supervisor_paths(s['vllm_server_supervisor_dir'], s['vllm_server_supervisor_conf_dir'])

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group, server_spec
 from unit_support import ROOT
 
 ROLE = os.path.join(ROOT, 'roles', 'vllm_server')
@@ -27,7 +27,12 @@ def settings(**changes):
     values.update(changes)
     if 'vllm_server_cache_dir' not in changes:
         values['vllm_server_cache_dir'] = DEFAULTS['vllm_server_cache_dir'].replace('{{ vllm_server_base_dir }}', values['vllm_server_base_dir'])
-    return server_spec.settings_of(values)
+    s = server_spec.settings_of(values)
+    if s['vllm_server_nodes']:
+        # As server_plan.read_settings sets them: the leader's own settings.
+        s['_host'] = s['vllm_server_nodes'][0]
+        s['_node'] = server_group.node_of(s, s['_host'], s['vllm_server_node_address'])
+    return s
 
 
 # A valid value other than the default, per option (each is also checked against the rules below).
@@ -62,9 +67,18 @@ OTHER = {
     'vllm_server_cache_dir': '/srv/vllm-cache',
     'vllm_server_security_opts': ['label=disable'],
     'vllm_server_hooks_dir': '/usr/share/containers/oci/hooks.d',
+    'vllm_server_nodes': ['gpu-a', 'gpu-c'],
+    'vllm_server_node_address': '10.0.0.9',
+    'vllm_server_collective_ifname': 'eth2',
 }
-# Options that change what runs only with another setting: the shared memory size without the host's IPC namespace.
-WITH = {'vllm_server_shm_size': {'vllm_server_ipc_host': False}}
+# Options that change what runs only with another setting: the shared memory size without the host's IPC namespace;
+# the settings of a server across nodes, in a group.
+GROUP = {'vllm_server_nodes': ['gpu-a', 'gpu-b'], 'vllm_server_node_address': '10.0.0.1', 'vllm_server_collective_ifname': 'eth1',
+         'vllm_server_bind_address': '0.0.0.0', 'vllm_server_pipeline_parallel_size': 2, 'vllm_server_gpus': 1,
+         'vllm_server_api_key': 'k' * 24}
+WITH = dict({'vllm_server_shm_size': {'vllm_server_ipc_host': False}},
+            **dict((name, dict((k, v) for k, v in GROUP.items() if k != name))
+                   for name in ('vllm_server_nodes', 'vllm_server_node_address', 'vllm_server_collective_ifname', 'vllm_server_master_port')))
 
 
 def other_value(name, option, tmp_path):
@@ -114,7 +128,8 @@ def test_each_option_changes_the_fingerprint_or_is_declared_as_not_changing_the_
     assert any(base[r] != changed[r] for r in base), '%s=%r does not change the fingerprint' % (name, value)
     runtime = {'vllm_server_hooks_dir': 'podman', 'vllm_server_venv': 'process', 'vllm_server_pip_spec': 'process',
                'vllm_server_supervisor_dir': 'process'}.get(name, 'docker')
-    rule_problems = server_spec.problems(settings(**{name: value, 'vllm_server_api_key': 'k' * 24, 'vllm_server_runtime': runtime}), ())
+    rule_problems = server_spec.problems(settings(**dict(WITH.get(name, {}), **{name: value, 'vllm_server_api_key': 'k' * 24,
+                                                                             'vllm_server_runtime': runtime})), ())
     assert not [p for p in rule_problems if name in p], rule_problems
 
 

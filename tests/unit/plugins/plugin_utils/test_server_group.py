@@ -1,0 +1,74 @@
+"""server_group: one server across nodes - each node's place, what vllm serve gets, and every mismatch the issue names
+refused with the variable, the value and what is allowed (checked on the controller, before any change)."""
+import pytest
+
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group, server_spec
+from test_server_spec import settings
+
+GROUP = dict(vllm_server_nodes=['gpu-a', 'gpu-b'], vllm_server_node_address='10.0.0.1', vllm_server_collective_ifname='eth1',
+             vllm_server_bind_address='0.0.0.0', vllm_server_pipeline_parallel_size=2, vllm_server_gpus=1,
+             vllm_server_api_key='k' * 24)
+
+
+def node(host, **changes):
+    s = settings(**dict(GROUP, **changes))
+    s['_host'] = host
+    s['_node'] = server_group.node_of(s, host, '10.0.0.1')
+    return s
+
+
+def problems(host='gpu-a', **changes):
+    return ' | '.join(server_spec.problems(node(host, **changes), ('gpu-a', 'gpu-b', 'gpu-c')))
+
+
+def test_a_one_node_server_is_as_before():
+    s = settings()
+    assert server_group.node_of(s, 'gpu-a') is None and server_group.problems(s, 'gpu-a') == []
+    assert not [a for a in server_spec.build(s)['argv'] if a.startswith(('--nnodes', '--headless'))]
+
+
+def test_the_leader_serves_and_the_follower_runs_headless_both_joined_over_the_named_interface():
+    leader, follower = server_spec.build(node('gpu-a')), server_spec.build(node('gpu-b', vllm_server_node_address='10.0.0.2'))
+    joined = ['--nnodes=2', '--master-addr=10.0.0.1', '--master-port=29501', '--distributed-executor-backend=mp']
+    assert set(joined + ['--node-rank=0']) <= set(leader['argv']) and '--headless' not in leader['argv']
+    assert set(joined + ['--node-rank=1', '--headless']) <= set(follower['argv'])
+    assert leader['env']['VLLM_HOST_IP'] == '10.0.0.1' and follower['env']['VLLM_HOST_IP'] == '10.0.0.2'
+    assert follower['env']['GLOO_SOCKET_IFNAME'] == follower['env']['NCCL_SOCKET_IFNAME'] == 'eth1'
+    # The follower's gate asks the leader's API; docker runs both on the node's network (the collectives reach them).
+    assert leader['local_url'] == 'http://127.0.0.1:8000' and follower['local_url'] == 'http://10.0.0.1:8000'
+    assert leader['engine']['network'] == 'host' and leader['engine']['ports'] == [] and '--port=8000' in leader['argv']
+    assert leader['fingerprint'] != follower['fingerprint']
+
+
+def test_a_good_group_passes():
+    assert problems() == '' and problems('gpu-b', vllm_server_node_address='10.0.0.2') == ''
+
+
+@pytest.mark.parametrize('changes, words', [
+    (dict(vllm_server_nodes=['gpu-a', 'gpu-x']), 'vllm_server_nodes names gpu-x, not in the inventory'),
+    (dict(vllm_server_nodes=['gpu-a', 'gpu-a']), 'names a node twice'),
+    (dict(vllm_server_nodes=['gpu-a']), 'needs 2 or more'),
+    (dict(vllm_server_nodes=['gpu-b', 'gpu-c']), 'does not name gpu-a'),
+    (dict(vllm_server_pipeline_parallel_size=3, vllm_server_gpus=2), '= 3 ranks cannot be split evenly over the 2 nodes'),
+    (dict(vllm_server_tensor_parallel_size=2, vllm_server_pipeline_parallel_size=1), 'vllm_server_tensor_parallel_size=2 is more than the 1 GPU(s)'),
+    (dict(vllm_server_gpus=2), 'vllm_server_gpus=2 gives 2 GPU(s) on gpu-a; each of the 2 nodes of vllm_server_nodes runs TP x PP / nodes = 1'),
+    (dict(vllm_server_node_address='gpu-a.internal'), "vllm_server_node_address='gpu-a.internal' must be the IP address of gpu-a"),
+    (dict(vllm_server_collective_ifname=''), "vllm_server_collective_ifname='' must name the network interface"),
+    (dict(vllm_server_collective_ifname='eth1; reboot'), 'vllm_server_collective_ifname='),
+    (dict(vllm_server_master_port=8000), 'vllm_server_master_port=8000 must be a port from 1 to 65535, other than vllm_server_port'),
+    (dict(vllm_server_bind_address='127.0.0.1'), 'vllm_server_bind_address=127.0.0.1: the nodes of a server across nodes reach'),
+])
+def test_each_rule_names_the_variable_and_the_value(changes, words):
+    assert words in problems(**changes)
+
+
+def test_every_node_must_run_the_server_alike():
+    a = node('gpu-a')
+    b = node('gpu-b', vllm_server_node_address='10.0.0.2', vllm_server_image='docker.io/vllm/vllm-openai:v0.31.0',
+             vllm_server_tensor_parallel_size=1, vllm_server_model='org/other')
+    found = ' '.join(server_group.mismatches(a, 'gpu-a', {'gpu-b': b}))
+    assert 'vllm_server_image, vllm_server_model differs between gpu-a and gpu-b' in found
+    assert "vllm_server_image: 'docker.io/vllm/vllm-openai:v0.32.0' vs 'docker.io/vllm/vllm-openai:v0.31.0'" in found
+    same_address = node('gpu-b')
+    assert 'vllm_server_node_address=10.0.0.1 is both' in ' '.join(server_group.mismatches(a, 'gpu-a', {'gpu-b': same_address}))
+    assert server_group.mismatches(a, 'gpu-a', {'gpu-a': a, 'gpu-b': node('gpu-b', vllm_server_node_address='10.0.0.2')}) == []
