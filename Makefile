@@ -34,6 +34,7 @@ bed:
 	tests/bed/build_node_image.sh
 	tests/bed/build_vllm_image.sh
 	tests/bed/build_pod_image.sh
+	tests/bed/build_pod_cc_image.sh
 	tests/bed/build_gateway_image.sh
 	tests/bed/build_systemd_image.sh
 	tests/bed/build_setup_image.sh
