@@ -13,7 +13,7 @@ module: hf_model_cache
 short_description: Put a Hugging Face model, at a pinned revision, into a node's hub cache and check every file
 version_added: 0.1.0
 description:
-  - Downloads, on the node, the files of a model of the Hugging Face hub (or of a site mirror that answers its API:
+  - Downloads, on the node, the files of a model of the Hugging Face hub (or of a site mirror that answers its API,
     O(endpoint), as C(HF_ENDPOINT)) into the hub cache under O(hf_home), laid out as C(huggingface_hub) lays it out, so
     that vLLM started with C(HF_HOME=hf_home) reads it there instead of downloading it (with C(HF_HUB_OFFLINE=1) too).
   - Only what the cache lacks is downloaded. Each file is checked against the hub's file list before it is put in

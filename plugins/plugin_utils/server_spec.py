@@ -262,8 +262,8 @@ def _problems(s, inventory_hosts, perf_gate_problems):
         out += server_group.problems(s, s.get('_host', ''), inventory_hosts)
         if nvidia and gpus_used(s) > 0 and gpus_used(s) != server_group.local_ranks(s):
             out.append('vllm_server_gpus=%s gives %d GPU(s) on %s; each of the %d nodes of vllm_server_nodes runs TP x PP / nodes = %d '
-                       '(TP x PP must equal the GPUs of the group)' % (gpus, gpus_used(s), s.get('_host', 'this node'),
-                                                                      len(s['vllm_server_nodes']), server_group.local_ranks(s)))
+                       '(TP x PP must equal the GPUs of the group)'
+                       % (gpus, gpus_used(s), s.get('_host', 'this node'), len(s['vllm_server_nodes']), server_group.local_ranks(s)))
     elif nvidia and gpus_used(s) > 0 and need > gpus_used(s):
         out.append('vllm_server_tensor_parallel_size x vllm_server_pipeline_parallel_size = %d but vllm_server_gpus=%s gives only %d GPU(s)'
                    % (need, gpus, gpus_used(s)))

@@ -12,7 +12,7 @@ import yaml
 from unit_support import ROOT
 
 CPU_BED = os.path.join(ROOT, 'inventories', 'local', 'group_vars', 'gpu_nodes', 'cpu_bed.yml')
-SCENARIOS_WITH_A_SERVER = ('bench', 'rollout', 'vllm_server', 'vllm_server_podman')
+SCENARIOS_WITH_A_SERVER = ('bench', 'multinode', 'rollout', 'vllm_server', 'vllm_server_podman')
 
 
 def bed():

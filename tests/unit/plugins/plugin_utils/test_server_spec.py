@@ -128,8 +128,8 @@ def test_each_option_changes_the_fingerprint_or_is_declared_as_not_changing_the_
     assert any(base[r] != changed[r] for r in base), '%s=%r does not change the fingerprint' % (name, value)
     runtime = {'vllm_server_hooks_dir': 'podman', 'vllm_server_venv': 'process', 'vllm_server_pip_spec': 'process',
                'vllm_server_supervisor_dir': 'process'}.get(name, 'docker')
-    rule_problems = server_spec.problems(settings(**dict(WITH.get(name, {}), **{name: value, 'vllm_server_api_key': 'k' * 24,
-                                                                             'vllm_server_runtime': runtime})), ())
+    changes = dict(WITH.get(name, {}), **{name: value, 'vllm_server_api_key': 'k' * 24, 'vllm_server_runtime': runtime})
+    rule_problems = server_spec.problems(settings(**changes), ())
     assert not [p for p in rule_problems if name in p], rule_problems
 
 
