@@ -68,12 +68,14 @@ def group_problems(settings, variables):
     if not group or settings['_host'] not in group:
         return []
     out = []
-    running = variables.get('ansible_play_hosts_all')
+    # The hosts that run this task now: the play's, less --limit, and only this batch of a serial play.
+    running = variables.get('ansible_play_batch')
     if running is not None:
         absent = [peer for peer in group if peer not in running]
         if absent:
-            out.append('vllm_server_nodes=%s: %s %s not in this run (--limit, or the play\'s hosts); the nodes of a server '
-                       'across nodes change together' % (group, ', '.join(absent), 'is' if len(absent) == 1 else 'are'))
+            out.append('vllm_server_nodes=%s: %s %s not in this run (--limit, the play\'s hosts, or another batch of a serial '
+                       'play such as redeploy.yml\'s); the nodes of a server across nodes change together'
+                       % (group, ', '.join(absent), 'is' if len(absent) == 1 else 'are'))
     peers = dict((peer, peer_settings(variables, peer, settings)) for peer in group if peer != settings['_host'])
     return out + server_group.mismatches(settings, settings['_host'], peers)
 

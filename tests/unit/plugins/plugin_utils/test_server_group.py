@@ -72,3 +72,15 @@ def test_every_node_must_run_the_server_alike():
     same_address = node('gpu-b')
     assert 'vllm_server_node_address=10.0.0.1 is both' in ' '.join(server_group.mismatches(a, 'gpu-a', {'gpu-b': same_address}))
     assert server_group.mismatches(a, 'gpu-a', {'gpu-a': a, 'gpu-b': node('gpu-b', vllm_server_node_address='10.0.0.2')}) == []
+
+
+def test_the_plan_reads_each_peer_from_its_host_vars_and_wants_the_whole_group_in_the_batch():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
+    leader = node('gpu-a')
+    hostvars = {'gpu-b': {'vllm_server_node_address': '10.0.0.2', 'vllm_server_max_model_len': 512}}
+    found = server_plan.group_problems(leader, {'hostvars': hostvars, 'ansible_play_batch': ['gpu-a']})
+    assert 'gpu-b is not in this run (--limit' in found[0] and "another batch of a serial play such as redeploy.yml's" in found[0]
+    assert 'vllm_server_max_model_len differs between gpu-a and gpu-b' in found[1]
+    hostvars['gpu-b'].pop('vllm_server_max_model_len')  # unset there: the role's default, as here
+    assert server_plan.group_problems(leader, {'hostvars': hostvars, 'ansible_play_batch': ['gpu-a', 'gpu-b']}) == []
+    assert server_plan.peer_settings({'hostvars': hostvars}, 'gpu-b', leader)['_host'] == 'gpu-b'
