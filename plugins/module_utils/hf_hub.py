@@ -81,12 +81,17 @@ def cached_snapshot(hf_home, model_id, revision=''):
     return max(found, key=os.path.getmtime) if found else ''
 
 
+def shown(endpoint):
+    """The endpoint as messages show it: a user and password in it masked."""
+    return re.sub(r'(?<=://)[^/@]*@', '***@', endpoint or '')
+
+
 def endpoint_problem(endpoint):
     """Why endpoint is not a hub's address (http(s)://host[:port][/path], no user, query or fragment), or ''."""
     try:
         http_util.split(endpoint)
-    except ValueError as exc:
-        return str(exc)
+    except ValueError:
+        return 'the URL must be http(s)://host[:port][/path], not %s' % json.dumps(shown(endpoint))
     parts = urlsplit(endpoint)
     if parts.username or parts.password or parts.query or parts.fragment or '@' in parts.netloc:
         return 'the URL must be http(s)://host[:port][/path], without a user, a query or a fragment'
@@ -117,8 +122,8 @@ def files_of(listing, model_id):
         if not valid_path(path):
             raise HubError('the hub listed a file of %s at %s: a file must be a relative path inside the model, without .. '
                            'parts or control characters; nothing was written' % (model_id, json.dumps(path)[:200]), 'bad_answer')
-        if path in seen or any(p in seen for p in _parents(path)):
-            raise HubError('the hub listed %s of %s twice, or under a file of the same name' % (json.dumps(path), model_id), 'bad_answer')
+        if path in seen:
+            raise HubError('the hub listed %s of %s twice' % (json.dumps(path), model_id), 'bad_answer')
         seen.add(path)
         if isinstance(lfs, dict):
             blob, algorithm, size = lfs.get('oid'), 'sha256', lfs.get('size', size)
@@ -138,6 +143,9 @@ def files_of(listing, model_id):
             raise HubError('the hub listed more than %d files for %s: refused' % (MAX_FILES, model_id), 'bad_answer')
     if not out:
         raise HubError('the hub listed no files for %s' % model_id, 'bad_answer')
+    clash = [f['path'] for f in out if any(p in seen for p in _parents(f['path']))]
+    if clash:
+        raise HubError('the hub listed %s of %s under a file of the same name' % (json.dumps(clash[0]), model_id), 'bad_answer')
     return sorted(out, key=lambda f: f['path'])
 
 
@@ -199,7 +207,10 @@ class Hub(object):
                 raise HubError('%s did not answer: %s' % (http_util.split(url)[1], exc), 'unreachable')
             location = response.getheader('Location')
             if response.status in (301, 302, 303, 307, 308) and location:
-                response.read(65536)
+                try:
+                    response.read(65536)
+                except http_util.ERRORS:
+                    pass
                 conn.close()
                 url = urljoin(url, location)
                 try:
@@ -252,9 +263,14 @@ class Hub(object):
             response, conn = self._open(self.endpoint + url)
             try:
                 data = response.read(http_util.MAX_BODY + 1)
+            except http_util.ERRORS as exc:
+                raise HubError('the hub did not finish the file list of %s: %s' % (model_id, exc), 'unreachable')
             finally:
                 conn.close()
             self._status(response.status, 'file list of %s at %s' % (model_id, commit))
+            if len(data) > http_util.MAX_BODY:
+                raise HubError('the hub answered more than %d bytes for a page of the file list of %s: refused'
+                               % (http_util.MAX_BODY, model_id), 'bad_answer')
             try:
                 page = json.loads(data.decode('utf-8'))
             except ValueError:
@@ -342,12 +358,16 @@ def stage(hub, hf_home, model_id, revision='', check_mode=False):
     if need and need > free_bytes(folder):
         raise HubError('%s needs %d bytes more in %s; its disk has %d free' % (model_id, need, hf_home, free_bytes(folder)), 'disk')
     try:
-        for sub in ('blobs', os.path.join('snapshots', commit)):
-            _makedirs(os.path.join(folder, sub))
+        _makedirs(os.path.join(folder, 'blobs'))
+        # Every blob first: the snapshot's links are made only once all are there and checked, so that a download cut
+        # short leaves no snapshot that looks complete (the model check reads the snapshot).
         for f in lacking:
             blob = os.path.join(folder, 'blobs', f['blob'])
             if not (os.path.isfile(blob) and os.path.getsize(blob) == f['size']):
                 hub.download(model_id, commit, f, blob)
+        _makedirs(os.path.join(folder, 'snapshots', commit))
+        for f in lacking:
+            blob = os.path.join(folder, 'blobs', f['blob'])
             link = os.path.join(folder, 'snapshots', commit, f['path'])
             _makedirs(os.path.dirname(link))
             if os.path.lexists(link + '.tmp'):

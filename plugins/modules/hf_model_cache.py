@@ -129,7 +129,7 @@ def main():
         hub = hf_hub.Hub(p['endpoint'], p['token'] or '', p['timeout'])
         result = hf_hub.stage(hub, p['hf_home'], p['model'], p['revision'], module.check_mode)
     except hf_hub.HubError as exc:
-        module.fail_json(msg='%s (endpoint %s)' % (exc, p['endpoint'] or hf_hub.DEFAULT_ENDPOINT), reason=exc.reason)
+        module.fail_json(msg='%s (endpoint %s)' % (exc, hf_hub.shown(p['endpoint']) or hf_hub.DEFAULT_ENDPOINT), reason=exc.reason)
     module.exit_json(**result)
 
 

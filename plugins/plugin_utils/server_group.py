@@ -26,7 +26,10 @@ ALIKE = ('vllm_server_runtime', 'vllm_server_accelerator', 'vllm_server_image', 
          'vllm_server_model_source', 'vllm_server_model_revision', 'vllm_server_served_model_name',
          'vllm_server_tensor_parallel_size', 'vllm_server_pipeline_parallel_size', 'vllm_server_max_model_len',
          'vllm_server_dtype', 'vllm_server_quantization', 'vllm_server_extra_args', 'vllm_server_port',
-         'vllm_server_master_port', 'vllm_server_name', 'vllm_server_nodes', 'vllm_server_collective_ifname')
+         'vllm_server_master_port', 'vllm_server_name', 'vllm_server_nodes', 'vllm_server_collective_ifname',
+         'vllm_server_api_key')
+# Compared, never shown.
+SECRETS = ('vllm_server_api_key',)
 IFNAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}\Z')
 BACKEND = 'mp'
 
@@ -102,7 +105,8 @@ def mismatches(s, host, peers):
         if differ:
             out.append('the nodes of one server must run it alike: %s differs between %s and %s (%s)'
                        % (', '.join(differ), host, peer,
-                          '; '.join('%s: %r vs %r' % (n, s.get(n), theirs.get(n)) for n in differ[:3])))
+                          '; '.join('%s: %r vs %r' % (n, s.get(n), theirs.get(n)) if n not in SECRETS else '%s: not shown' % n
+                                    for n in differ[:3])))
         if theirs.get('vllm_server_node_address') == s['vllm_server_node_address'] and s['vllm_server_node_address']:
             out.append('vllm_server_node_address=%s is both %s\'s and %s\'s: each node has its own' % (s['vllm_server_node_address'], host, peer))
     return out

@@ -83,6 +83,9 @@ MANAGED_ARGS = {
     '--gpu-memory-utilization': 'vllm_server_gpu_memory_utilization', '--max-model-len': 'vllm_server_max_model_len',
     '--quantization': 'vllm_server_quantization', '-q': 'vllm_server_quantization', '--dtype': 'vllm_server_dtype',
     '--config': "vllm_server_api_key (the role's own --config file)", '--revision': 'vllm_server_model_revision',
+    '--nnodes': 'vllm_server_nodes', '--node-rank': 'vllm_server_nodes', '--headless': 'vllm_server_nodes',
+    '--master-addr': 'vllm_server_node_address (the leader\'s)', '--master-port': 'vllm_server_master_port',
+    '--distributed-executor-backend': 'vllm_server_nodes (the multiprocessing backend across nodes)',
 }
 DTYPES = ('auto', 'half', 'float16', 'bfloat16', 'float', 'float32')
 # A change of this number replaces every server once (a new layout of what runs).
@@ -309,7 +312,7 @@ def _problems(s, inventory_hosts, perf_gate_problems):
                        _show(revision), _show(s['vllm_server_model']),
                        ' with vllm_server_model_source' if s['vllm_server_model_source'] else ''))
     if endpoint and hf_hub.endpoint_problem(endpoint):
-        out.append('vllm_server_hf_endpoint=%s: %s' % (_show(endpoint), hf_hub.endpoint_problem(endpoint)))
+        out.append('vllm_server_hf_endpoint=%s: %s' % (_show(hf_hub.shown(endpoint)), hf_hub.endpoint_problem(endpoint)))
     if s['vllm_server_model_source'] and not os.path.isdir(s['vllm_server_model_source']):
         out.append('vllm_server_model_source=%s is not a folder on the controller' % _show(s['vllm_server_model_source']))
     served = s['vllm_server_served_model_name']

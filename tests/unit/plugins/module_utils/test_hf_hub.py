@@ -183,3 +183,37 @@ def test_the_next_page_link():
     assert hf_hub._next_link('<https://hub/api/x?cursor=2>; rel="next"') == 'https://hub/api/x?cursor=2'
     assert hf_hub._next_link('<https://hub/api/x?cursor=0>; rel="prev"') == ''
     assert json.dumps(hf_hub._next_link('')) == '""'
+
+
+def test_a_download_cut_short_leaves_no_snapshot_that_looks_complete(folder, tmp_path, monkeypatch):
+    """Every blob first, then the snapshot's links: the model check must not take half a model for the model."""
+    (folder / 'model-00002.safetensors').write_bytes(b'x' * 1000)
+    server = serve(folder, tmp_path)
+    hub = hub_of(server, '')
+    real = hub.download
+
+    def cut_short(model_id, commit, f, dest):
+        if f['path'] == 'model-00002.safetensors':
+            raise hf_hub.HubError('the download of %s stopped' % f['path'], 'unreachable')
+        return real(model_id, commit, f, dest)
+    monkeypatch.setattr(hub, 'download', cut_short)
+    home = str(tmp_path / 'hf')
+    with pytest.raises(hf_hub.HubError):
+        hf_hub.stage(hub, home, MODEL)
+    commit = server.state.repos[MODEL].commit
+    assert hf_hub.cached_snapshot(home, MODEL) == '' and hf_hub.cached_snapshot(home, MODEL, commit) == ''
+    monkeypatch.setattr(hub, 'download', real)
+    assert hf_hub.stage(hub, home, MODEL)['downloaded'] == ['config.json', 'model-00002.safetensors', 'model.safetensors',
+                                                            'sub/tokenizer.json']
+    server.shutdown()
+
+
+def test_a_file_listed_before_a_file_of_its_folders_name_is_refused():
+    with pytest.raises(hf_hub.HubError, match='under a file of the same name'):
+        hf_hub.files_of([{'type': 'file', 'path': 'a/b', 'size': 1, 'oid': 'a' * 40},
+                         {'type': 'file', 'path': 'a', 'size': 1, 'oid': 'a' * 40}], MODEL)
+
+
+def test_a_user_and_password_in_the_endpoint_are_never_shown():
+    assert hf_hub.shown('https://user:secret@mirror/x') == 'https://***@mirror/x'
+    assert 'secret' not in hf_hub.endpoint_problem('https://user:secret@mirror') + hf_hub.endpoint_problem('ftp://user:secret@m')

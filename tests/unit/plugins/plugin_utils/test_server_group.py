@@ -84,3 +84,15 @@ def test_the_plan_reads_each_peer_from_its_host_vars_and_wants_the_whole_group_i
     hostvars['gpu-b'].pop('vllm_server_max_model_len')  # unset there: the role's default, as here
     assert server_plan.group_problems(leader, {'hostvars': hostvars, 'ansible_play_batch': ['gpu-a', 'gpu-b']}) == []
     assert server_plan.peer_settings({'hostvars': hostvars}, 'gpu-b', leader)['_host'] == 'gpu-b'
+
+
+def test_a_different_api_key_is_named_and_never_shown():
+    a, b = node('gpu-a'), node('gpu-b', vllm_server_node_address='10.0.0.2', vllm_server_api_key='other-key-0123456789')
+    found = ' '.join(server_group.mismatches(a, 'gpu-a', {'gpu-b': b}))
+    assert 'vllm_server_api_key differs between gpu-a and gpu-b (vllm_server_api_key: not shown)' in found
+    assert 'other-key' not in found and 'k' * 24 not in found
+
+
+def test_the_groups_own_flags_cannot_come_through_extra_args():
+    found = problems(vllm_server_extra_args=['--headless', '--master-port=1234'])
+    assert 'vllm_server_extra_args sets --headless, --master-port, which vllm_server sets itself: use vllm_server_nodes, vllm_server_master_port' in found

@@ -340,7 +340,7 @@ def test_a_hub_revision_and_a_mirror_reach_the_server_and_are_checked():
         return ' '.join(server_spec.problems(settings(**changes)))
     assert 'vllm_server_model_revision="../x" must be a branch, a tag or a commit id' in found(vllm_server_model_revision='../x')
     assert 'a folder has no revisions' in found(vllm_server_model_revision='main', vllm_server_model='/models/m')
-    assert 'vllm_server_hf_endpoint="https://u:p@mirror"' in found(vllm_server_hf_endpoint='https://u:p@mirror')
+    assert 'vllm_server_hf_endpoint="https://***@mirror"' in found(vllm_server_hf_endpoint='https://u:p@mirror')  # never the password
     assert 'without a user' in found(vllm_server_hf_endpoint='https://u:p@mirror')
     assert 'vllm_server_hf_endpoint="mirror:8080"' in found(vllm_server_hf_endpoint='mirror:8080')
     assert 'keep vllm_server_hf_endpoint' in found(vllm_server_hf_endpoint='https://m', vllm_server_env={'HF_ENDPOINT': 'https://n'})
