@@ -222,6 +222,7 @@ class Hub(object):
         raise HubError('the hub redirected more than %d times' % MAX_REDIRECTS, 'bad_answer')
 
     def _json(self, path, what):
+        """(the JSON answer for path, its Link header); one read, bounded."""
         response, conn = self._open(self.endpoint + path)
         try:
             data = response.read(http_util.MAX_BODY + 1)
@@ -233,7 +234,7 @@ class Hub(object):
         if len(data) > http_util.MAX_BODY:
             raise HubError('the hub answered more than %d bytes for %s: refused' % (http_util.MAX_BODY, what), 'bad_answer')
         try:
-            return json.loads(data.decode('utf-8'))
+            return json.loads(data.decode('utf-8')), response.getheader('Link') or ''
         except ValueError:
             raise HubError('the hub answered %s with something other than JSON' % what, 'bad_answer')
 
@@ -249,7 +250,7 @@ class Hub(object):
     def commit(self, model_id, revision):
         """The commit revision names now."""
         what = '%s at revision %s' % (model_id, revision)
-        answer = self._json('/api/models/%s/revision/%s' % (model_id, quote(revision, safe='')), what)
+        answer = self._json('/api/models/%s/revision/%s' % (model_id, quote(revision, safe='')), what)[0]
         sha = answer.get('sha') if isinstance(answer, dict) else None
         if not isinstance(sha, str) or not COMMIT_RE.match(sha):
             raise HubError('the hub gave %s the commit %s: a commit id is 40 hexadecimal digits'
@@ -260,25 +261,11 @@ class Hub(object):
         """The checked files of the model at commit (every page of the listing)."""
         url, listing = '/api/models/%s/tree/%s?recursive=true&expand=false' % (model_id, commit), []
         for dummy in range(MAX_FILES // 100 + 1):
-            response, conn = self._open(self.endpoint + url)
-            try:
-                data = response.read(http_util.MAX_BODY + 1)
-            except http_util.ERRORS as exc:
-                raise HubError('the hub did not finish the file list of %s: %s' % (model_id, exc), 'unreachable')
-            finally:
-                conn.close()
-            self._status(response.status, 'file list of %s at %s' % (model_id, commit))
-            if len(data) > http_util.MAX_BODY:
-                raise HubError('the hub answered more than %d bytes for a page of the file list of %s: refused'
-                               % (http_util.MAX_BODY, model_id), 'bad_answer')
-            try:
-                page = json.loads(data.decode('utf-8'))
-            except ValueError:
-                raise HubError('the hub answered the file list of %s with something other than JSON' % model_id, 'bad_answer')
+            page, link = self._json(url, 'the file list of %s at %s' % (model_id, commit))
             if not isinstance(page, list):
                 raise HubError('the hub listed the files of %s as %s, not a list' % (model_id, type(page).__name__), 'bad_answer')
             listing += page
-            url = _next_link(response.getheader('Link') or '')
+            url = _next_link(link)
             if not url:
                 return files_of(listing, model_id)
             if http_util.split(urljoin(self.endpoint + '/', url))[:3] != self.origin:

@@ -140,7 +140,7 @@ def test_answers_of_the_wrong_form_are_named():
 
 def test_a_commit_of_the_wrong_form_is_refused(monkeypatch):
     hub = hf_hub.Hub('http://127.0.0.1:9', '', 1)
-    monkeypatch.setattr(hub, '_json', lambda path, what: {'sha': '../../etc'})
+    monkeypatch.setattr(hub, '_json', lambda path, what: ({'sha': '../../etc'}, ''))
     with pytest.raises(hf_hub.HubError, match='40 hexadecimal digits'):
         hub.commit(MODEL, 'main')
 
