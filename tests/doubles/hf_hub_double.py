@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """TEST DOUBLE for the Hugging Face hub (a site mirror's HF_ENDPOINT): serves model folders over the hub's HTTP API.
 
 The model hub cannot be reached from the bed; this replays the parts of its API that huggingface_hub (2.4, in the vLLM
