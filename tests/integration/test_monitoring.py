@@ -101,6 +101,9 @@ def bed(tmp_path_factory):
                 'ansible_python_interpreter': '/usr/bin/python3'}}},
             'gpu_nodes': {'hosts': {NODE: {
                 'ansible_host': NODE_ADDRESS, 'ansible_user': 'root', 'ansible_python_interpreter': '/usr/bin/python3',
+                # On the node's own loopback address: the node shares this machine's network, where a server of
+                # another test or of `make demo` may listen on 127.0.0.1:8000.
+                'vllm_server_bind_address': NODE_ADDRESS,
                 'vllm_server_port': 8000, 'vllm_server_model': 'org/tiny', 'vllm_server_api_key': API_KEY,
                 'vllm_server_runtime': 'process', 'vllm_server_accelerator': 'nvidia'}}}}}}
         (tmp / 'inventory.yml').write_text(yaml.safe_dump(inventory))
