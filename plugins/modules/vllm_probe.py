@@ -132,7 +132,7 @@ options:
   interface:
     description:
       - A network interface looked for (the collectives' of a server across nodes); RV(interface) says whether the node
-        has it and its IPv4 address.
+        has it and its IPv4 addresses.
     type: str
   hf_revision:
     description:
@@ -274,10 +274,11 @@ unwritable:
   type: dict
   sample: {"vllm_server_base_dir": ["/var/lib/inferops/vllm/vllm", "/var/lib"]}
 interface:
-  description: Of O(interface) - C(exists), C(address) (its IPv4 address, empty when it has none) and C(all) (the node's interfaces).
+  description: Of O(interface) - C(exists), C(addresses) (its IPv4 addresses, secondary ones too where the node has C(ip)) and
+    C(all) (the node's interfaces).
   returned: when interface is given
   type: dict
-  sample: {"exists": true, "address": "10.118.0.3", "all": ["eth0", "eth1", "lo"]}
+  sample: {"exists": true, "addresses": ["10.118.0.3"], "all": ["eth0", "eth1", "lo"]}
 hf_cached:
   description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) at O(hf_revision) with weights.
   returned: when hf_model is given
@@ -366,26 +367,38 @@ def listening(client):
     return True
 
 
-def interface_of(name):
-    """Whether the node has the network interface name, its IPv4 address ('' when none), and every interface."""
-    import fcntl  # pylint: disable=import-outside-toplevel
-    import struct  # pylint: disable=import-outside-toplevel
+def interface_of(name, run_command=None, ip=None):
+    """Whether the node has the network interface name, its IPv4 addresses (`ip -4 -o addr show dev` where the node has
+    ip, which lists the secondary ones too; else the primary one, SIOCGIFADDR) and every interface."""
     try:
         found = sorted(os.listdir('/sys/class/net'))
     except OSError:
         found = []
-    out = {'exists': name in found, 'address': '', 'all': found}
-    if out['exists']:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            # SIOCGIFADDR: the interface's IPv4 address.
-            answer = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack('256s', name.encode('utf-8')[:15]))
-            out['address'] = socket.inet_ntoa(answer[20:24])
-        except (IOError, OSError):
-            pass
-        finally:
-            sock.close()
+    out = {'exists': name in found, 'addresses': [], 'all': found}
+    if not out['exists']:
+        return out
+    if ip and run_command:
+        rc, stdout, dummy = run_command([ip, '-4', '-o', 'addr', 'show', 'dev', name])
+        if rc == 0:
+            out['addresses'] = addresses_of(stdout)
+            return out
+    import fcntl  # pylint: disable=import-outside-toplevel
+    import struct  # pylint: disable=import-outside-toplevel
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # SIOCGIFADDR: the interface's (primary) IPv4 address.
+        answer = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack('256s', name.encode('utf-8')[:15]))
+        out['addresses'] = [socket.inet_ntoa(answer[20:24])]
+    except (IOError, OSError):
+        pass
+    finally:
+        sock.close()
     return out
+
+
+def addresses_of(ip_output):
+    """The IPv4 addresses in `ip -4 -o addr show` output ("2: eth1    inet 10.118.0.3/20 brd ... scope global eth1")."""
+    return re.findall(r'\binet ([0-9.]+)/', ip_output)
 
 
 def main():
@@ -432,7 +445,7 @@ def main():
         refused = unwritable(sorted(set(p['writable'].values())))
         gpus['unwritable'] = dict((name, [path, refused[path]]) for name, path in p['writable'].items() if path in refused)
     if p['interface']:
-        gpus['interface'] = interface_of(p['interface'])
+        gpus['interface'] = interface_of(p['interface'], module.run_command, module.get_bin_path('ip'))
     if p['hf_model'] and p['hf_home']:
         gpus['hf_cached'] = bool(cached_snapshot(p['hf_home'], p['hf_model'], p['hf_revision']))
     if p['nvidia_smi']:

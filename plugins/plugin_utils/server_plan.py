@@ -235,9 +235,9 @@ def interface_problems(settings, found, host):
     if not found.get('exists'):
         return ['vllm_server_collective_ifname=%s is not a network interface of %s (it has %s)'
                 % (ifname, host, ', '.join(found.get('all') or []) or 'none')]
-    if found.get('address') and found['address'] != address:
-        return ['vllm_server_node_address=%s is not the address of %s on %s (%s is): the other nodes would connect to an address '
-                'that is not its' % (address, ifname, host, found['address'])]
+    if found.get('addresses') and address not in found['addresses']:
+        return ['vllm_server_node_address=%s is not an address of %s on %s (%s): the other nodes would connect to an address '
+                'that is not its' % (address, ifname, host, ', '.join(found['addresses']))]
     return []
 
 

@@ -266,3 +266,20 @@ def test_nvidia_smi_missing_or_without_a_driver_fails_naming_it(server, nvidia_s
     env = {'NVIDIA_SMI_DOUBLE_FIXTURES': H100, 'NVIDIA_SMI_DOUBLE_PROFILE': '{"driver_down": true}'}
     down = run_module('vllm_probe', {'url': server, 'served_model_name': 'llama', 'nvidia_smi': nvidia_smi}, env)
     assert down['_rc'] == 1 and down['reason'] == 'nvidia_smi_driver' and 'NVIDIA driver' in down['msg']
+
+
+def test_the_collectives_interface_and_every_ipv4_address_on_it():
+    """ip lists secondary addresses too (a node address may be one); without ip, the primary one (SIOCGIFADDR)."""
+    listing = ('2: eth1    inet 10.118.0.3/20 brd 10.118.15.255 scope global eth1\\       valid_lft forever\n'
+               '2: eth1    inet 10.118.0.9/20 scope global secondary eth1\\       valid_lft forever\n')
+    assert vllm_probe.addresses_of(listing) == ['10.118.0.3', '10.118.0.9']
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return 0, '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n', ''
+    found = vllm_probe.interface_of('lo', run, '/usr/sbin/ip')
+    assert found['exists'] and found['addresses'] == ['127.0.0.1'] and 'lo' in found['all']
+    assert calls == [['/usr/sbin/ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']]
+    assert vllm_probe.interface_of('lo')['addresses'] == ['127.0.0.1']  # no ip: the ioctl
+    assert vllm_probe.interface_of('eth-none-such') == {'exists': False, 'addresses': [], 'all': found['all']}

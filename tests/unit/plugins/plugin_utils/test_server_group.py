@@ -96,3 +96,13 @@ def test_a_different_api_key_is_named_and_never_shown():
 def test_the_groups_own_flags_cannot_come_through_extra_args():
     found = problems(vllm_server_extra_args=['--headless', '--master-port=1234'])
     assert 'vllm_server_extra_args sets --headless, --master-port, which vllm_server sets itself: use vllm_server_nodes, vllm_server_master_port' in found
+
+
+def test_the_interface_must_be_there_and_hold_the_nodes_address_secondary_ones_too():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
+    s = node('gpu-a')
+    assert server_plan.interface_problems(s, {'exists': True, 'addresses': ['10.0.0.9', '10.0.0.1'], 'all': ['eth1']}, 'gpu-a') == []
+    assert 'is not an address of eth1 on gpu-a (10.0.0.9)' in server_plan.interface_problems(
+        s, {'exists': True, 'addresses': ['10.0.0.9'], 'all': ['eth1']}, 'gpu-a')[0]
+    assert 'vllm_server_collective_ifname=eth1 is not a network interface of gpu-a (it has eth0, lo)' in server_plan.interface_problems(
+        s, {'exists': False, 'addresses': [], 'all': ['eth0', 'lo']}, 'gpu-a')[0]
