@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urljoin, urlsplit
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import MAX_FILES
+from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import nearest_existing
 
 DEFAULT_ENDPOINT = 'https://huggingface.co'
 COMMIT_RE = re.compile(r'^[0-9a-f]{40}\Z')
@@ -320,9 +320,7 @@ def _next_link(header):
 
 def free_bytes(path):
     """The bytes free on the file system of path, or of its nearest folder that exists."""
-    while path and not os.path.isdir(path):
-        path = os.path.dirname(path.rstrip('/')) or '/'
-    stat = os.statvfs(path or '/')
+    stat = os.statvfs(nearest_existing(path))
     return stat.f_bavail * stat.f_frsize
 
 
@@ -341,39 +339,31 @@ def stage(hub, hf_home, model_id, revision='', check_mode=False):
               'downloaded': [f['path'] for f in lacking], 'downloaded_bytes': sum(f['size'] for f in lacking)}
     if check_mode or not result['changed']:
         return result
-    need = sum(f['size'] for f in lacking if not os.path.exists(os.path.join(folder, 'blobs', f['blob'])))
-    if need and need > free_bytes(folder):
-        raise HubError('%s needs %d bytes more in %s; its disk has %d free' % (model_id, need, hf_home, free_bytes(folder)), 'disk')
+    need, free = sum(f['size'] for f in lacking if not os.path.exists(os.path.join(folder, 'blobs', f['blob']))), free_bytes(folder)
+    if need > free:
+        raise HubError('%s needs %d bytes more in %s; its disk has %d free' % (model_id, need, hf_home, free), 'disk')
     try:
-        _makedirs(os.path.join(folder, 'blobs'))
+        os.makedirs(os.path.join(folder, 'blobs'), exist_ok=True)
         # Every blob first: the snapshot's links are made only once all are there and checked, so that a download cut
         # short leaves no snapshot that looks complete (the model check reads the snapshot).
         for f in lacking:
             blob = os.path.join(folder, 'blobs', f['blob'])
             if not (os.path.isfile(blob) and os.path.getsize(blob) == f['size']):
                 hub.download(model_id, commit, f, blob)
-        _makedirs(os.path.join(folder, 'snapshots', commit))
+        os.makedirs(os.path.join(folder, 'snapshots', commit), exist_ok=True)
         for f in lacking:
             blob = os.path.join(folder, 'blobs', f['blob'])
             link = os.path.join(folder, 'snapshots', commit, f['path'])
-            _makedirs(os.path.dirname(link))
+            os.makedirs(os.path.dirname(link), exist_ok=True)
             if os.path.lexists(link + '.tmp'):
                 os.remove(link + '.tmp')
             os.symlink(os.path.relpath(blob, os.path.dirname(link)), link + '.tmp')
             os.rename(link + '.tmp', link)
         if ref_stale:
-            _makedirs(os.path.dirname(ref))
+            os.makedirs(os.path.dirname(ref), exist_ok=True)
             with open(ref + '.tmp', 'w') as handle:
                 handle.write(commit)
             os.rename(ref + '.tmp', ref)
     except (OSError, IOError) as exc:
         raise HubError('could not write the hub cache %s: %s' % (hf_home, exc), 'disk')
     return result
-
-
-def _makedirs(path):
-    try:
-        os.makedirs(path)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST or not os.path.isdir(path):
-            raise

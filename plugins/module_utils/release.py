@@ -31,15 +31,21 @@ def ensure_dir(path, mode, check, changed):
         os.chmod(path, mode)
 
 
+def nearest_existing(path):
+    """path, or its nearest parent that exists (what a folder not made yet would be made in)."""
+    at = os.path.normpath(path)
+    while not os.path.exists(at) and os.path.dirname(at) != at:
+        at = os.path.dirname(at)
+    return at
+
+
 def unwritable(paths):
     """Of these folders, those the user this runs as could not make or write: {path: the folder that refuses it
     (the path itself, or its nearest existing parent)}. Read before a deploy changes anything (vllm_probe), so that
     a user without root (rootless podman) learns which setting names a folder of root's."""
     out = {}
     for path in paths:
-        at = os.path.normpath(path)
-        while not os.path.exists(at) and os.path.dirname(at) != at:
-            at = os.path.dirname(at)
+        at = nearest_existing(path)
         if not (os.path.isdir(at) and os.access(at, os.W_OK | os.X_OK)):
             out[path] = at
     return out

@@ -55,7 +55,6 @@ def peer_settings(variables, peer, own):
     for name in server_spec.SETTINGS:
         if name in theirs:
             values[name] = theirs[name]
-    values.pop('_node', None)
     values = server_spec.settings_of(dict((name, values[name]) for name in server_spec.SETTINGS))
     values['_host'] = peer
     return values

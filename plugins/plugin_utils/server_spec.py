@@ -91,7 +91,7 @@ DTYPES = ('auto', 'half', 'float16', 'bfloat16', 'float', 'float32')
 # A change of this number replaces every server once (a new layout of what runs).
 LAYOUT = 2
 
-HF_ID_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\Z')
+HF_ID_RE = hf_hub.MODEL_RE
 PATH_RE = re.compile(r'^(/(?!\.\.(/|$))[^/\s\x00-\x1f]+)+/?\Z')
 IMAGE_RE = re.compile(r'^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)*'
                       r'(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})\Z')
