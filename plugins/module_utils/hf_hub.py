@@ -23,7 +23,7 @@ import re
 
 from ansible.module_utils.six.moves.urllib.parse import quote, urljoin, urlsplit
 
-from ansible_collections.inferops.gpu_inference.plugins.module_utils import http_util
+from ansible_collections.inferops.gpu_inference.plugins.module_utils import addresses, http_util
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.model_files import MAX_FILES
 from ansible_collections.inferops.gpu_inference.plugins.module_utils.release import nearest_existing
 
@@ -34,6 +34,7 @@ MODEL_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)
 # A branch, a tag or a commit: what `git check-ref-format` allows, without .. and without a leading or doubled /.
 REVISION_RE = re.compile(r'^(?!.*\.\.)(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<!/)\Z')
 PATH_PART_RE = re.compile(r'^[^\x00-\x1f\x7f/\\]+\Z')
+ENDPOINT_PATH_RE = re.compile(r'^[A-Za-z0-9._~%/-]*\Z')
 CHUNK = 1024 * 1024
 MAX_REDIRECTS = 5
 
@@ -95,6 +96,12 @@ def endpoint_problem(endpoint):
     parts = urlsplit(endpoint)
     if parts.username or parts.password or parts.query or parts.fragment or '@' in parts.netloc:
         return 'the URL must be http(s)://host[:port][/path], without a user, a query or a fragment'
+    # It becomes the server's HF_ENDPOINT, written into unit and program files: one token, nothing more.
+    # (urlsplit drops tabs and newlines before it parses: the whole value is looked at.)
+    if (re.search(r'[\s\x00-\x1f\x7f]', endpoint) or not addresses.is_address(parts.hostname)
+            or not ENDPOINT_PATH_RE.match(parts.path)):
+        return ('the URL must be http(s)://host[:port][/path] with %s and a path of letters, digits and . _ ~ %% / - '
+                '(no whitespace or control characters)' % addresses.HOST_NAME_RULE)
     return ''
 
 

@@ -217,3 +217,16 @@ def test_a_file_listed_before_a_file_of_its_folders_name_is_refused():
 def test_a_user_and_password_in_the_endpoint_are_never_shown():
     assert hf_hub.shown('https://user:secret@mirror/x') == 'https://***@mirror/x'
     assert 'secret' not in hf_hub.endpoint_problem('https://user:secret@mirror') + hf_hub.endpoint_problem('ftp://user:secret@m')
+
+
+@pytest.mark.parametrize('endpoint', ['http://mirror/x\n', 'http://mirror\n-o x', 'http://mir ror', 'http://-o/',
+                                      'https://mirror/a b', 'http://mirror:70000', 'http://mirror/\tx', 'http://mirror/a"b'])
+def test_an_endpoint_that_would_be_more_than_one_token_in_a_unit_file_is_refused(endpoint):
+    """It becomes the server's HF_ENDPOINT, written into unit and program files."""
+    assert hf_hub.endpoint_problem(endpoint)
+
+
+@pytest.mark.parametrize('endpoint', ['https://hf-mirror.example.internal/hub', 'http://127.0.0.1:18960', 'http://[::1]:8080/hub',
+                                      'https://mirror/api%2Fv1/'])
+def test_a_mirrors_address_is_accepted(endpoint):
+    assert hf_hub.endpoint_problem(endpoint) == ''
