@@ -17,6 +17,12 @@ description:
     is served by its path under C(vllm_server_model_dir); the served name is C(vllm_server_served_model_name), else the
     last part of the id or path.
   - Takes the C(vllm_server_*) model settings that are set; the others are the role's defaults.
+  - The same file has the filters that read a server across nodes (C(vllm_server_nodes), in rank order, the first the
+    leader) from the hosts' variables - C(hosts | inferops.gpu_inference.server_units(hostvars)), the hosts as servers
+    (each group's nodes together in rank order, every other host alone: the units a rolling redeploy replaces whole), and
+    C(hosts | inferops.gpu_inference.serving_nodes(hostvars)), the hosts but the followers (the nodes a gateway routes
+    to and a benchmark runs on), and C(inventory_hostname | inferops.gpu_inference.server_leader(vllm_server_nodes)),
+    the leader a follower serves through (empty for a leader or a one-node server).
 author:
   - inferops engineers (@inferops)
 options:
@@ -40,7 +46,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group, server_spec
 
 
 def vllm_server_model(settings):
@@ -53,6 +59,25 @@ def vllm_server_model(settings):
     return server_spec.model(dict(server_spec.model_defaults(), **given))
 
 
+def server_units(hosts, hostvars):
+    """The hosts as servers: each server across nodes (vllm_server_nodes) as its nodes in rank order, every other host
+    alone (see plugin_utils/server_group.units)."""
+    hosts = [str(h) for h in hosts or []]
+    return server_group.units(hosts, server_group.hostvars_nodes(hosts, hostvars))
+
+
+def server_leader(host, nodes):
+    """The leader of the server across nodes ``nodes`` (vllm_server_nodes) when ``host`` is a follower of it, else ''."""
+    return server_group.leader_of(host, nodes)
+
+
+def serving_nodes(hosts, hostvars):
+    """The hosts that serve an API: every one but the followers of a server across nodes (its leader serves it)."""
+    hosts = [str(h) for h in hosts or []]
+    return server_group.serving(hosts, server_group.hostvars_nodes(hosts, hostvars))
+
+
 class FilterModule(object):
     def filters(self):
-        return {'vllm_server_model': vllm_server_model}
+        return {'vllm_server_model': vllm_server_model, 'server_units': server_units, 'serving_nodes': serving_nodes,
+                'server_leader': server_leader}

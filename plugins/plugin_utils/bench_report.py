@@ -19,7 +19,7 @@ import math
 import re
 from html import escape
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group, svg_chart
 
 
 def _metric_families(text):
@@ -450,6 +450,7 @@ def html_page(title, body):
 
 def build_report(hosts, hostvars, generated, baseline=None):
     recs, misses = [], []
+    hosts = server_group.serving(hosts, server_group.hostvars_nodes(hosts, hostvars))  # a follower: measured at its leader
     for host in hosts:
         hv = hostvars.get(host) or {}
         host_recs = hv.get('vllm_bench_records')

@@ -37,7 +37,7 @@ import json
 import math
 from html import escape
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import svg_chart
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_group, svg_chart
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.bench_report import html_page
 
 MODES = ('rate', 'concurrency')
@@ -309,6 +309,7 @@ def build_report(hosts, hostvars, generated):
     """The fleet's capacity report from each host's vllm_bench_capacity (hosts without one are listed as not searched)."""
     rows, searches = [], {}
     slo = mode = None
+    hosts = server_group.serving(hosts, server_group.hostvars_nodes(hosts, hostvars))  # a follower: measured at its leader
     for host in hosts:
         found = (hostvars.get(host) or {}).get('vllm_bench_capacity')
         if not found:

@@ -73,13 +73,51 @@ def serial_batches(serial=None):
     return list(serial) if isinstance(serial, (list, tuple)) else [serial]
 
 
-def batches(serial=None, canary_value=None, max_throughput_drop=None, max_ttft_rise=None):
-    """The play's serial: with a canary, the canary's batch first, then redeploy_serial's batches."""
+def batches(serial=None, canary_value=None, max_throughput_drop=None, max_ttft_rise=None, unit_sizes=None):
+    """The play's serial: with a canary, the canary's batch first, then redeploy_serial's batches. Counted in units:
+    ``unit_sizes`` (the hosts of each unit, in play order, as server_group.units makes them) makes a server across nodes
+    count once and stay whole in one batch; the serial is then the hosts of each batch, every batch listed."""
     size = canary(canary_value, max_throughput_drop, max_ttft_rise)
-    rest = serial_batches(serial)
+    plan = serial_batches(serial)
     if _COUNT_RE.match(size) and int(size) > 0:
-        return [int(size)] + rest
-    return rest
+        plan = [int(size)] + plan
+    sizes = [int(n) for n in unit_sizes or []]
+    if all(n == 1 for n in sizes) or any(not _BATCH_RE.match(_text(b)) for b in plan):
+        return plan  # one host per unit: Ansible's own batches; a bad entry: the role's problems() name it
+    out, done = [], 0
+    while done < len(sizes):
+        take = _units_per_batch(plan[min(len(out), len(plan) - 1)], len(sizes))
+        out.append(sum(sizes[done:done + take]))
+        done += take
+    return out
+
+
+def _units_per_batch(entry, unit_count):
+    """One serial entry in units, as Ansible reads it in hosts: a count, or a percentage of them (at least 1)."""
+    text = _text(entry)
+    if text.endswith('%'):
+        return max(1, int(int(text[:-1]) / 100.0 * unit_count))
+    return int(text)
+
+
+# The rollout's order and units, as the first play of redeploy.yml writes them into the inventory (add_host), for the
+# second play's hosts and serial: a play's keywords see the inventory's groups, not the hosts' variables, so a server
+# across nodes (vllm_server_nodes, a host variable) reaches the batches this way.
+ORDER_GROUP = 'inferops_redeploy_order'
+UNIT_GROUP_PREFIX = 'inferops_redeploy_unit_'
+
+
+def unit_memberships(units):
+    """add_host's items for the units (lists of hosts, in rollout order): every host in ORDER_GROUP, in order, and in
+    its unit's group."""
+    return [{'name': host, 'groups': [ORDER_GROUP, '%s%04d' % (UNIT_GROUP_PREFIX, index)]}
+            for index, unit in enumerate(units) for host in unit]
+
+
+def units_from_groups(groups):
+    """The units unit_memberships() wrote, in rollout order ([] before it ran)."""
+    names = sorted(name for name in (groups or {}) if str(name).startswith(UNIT_GROUP_PREFIX))
+    return [list(groups[name]) for name in names]
 
 
 def perf_scenarios(value=None):
@@ -89,7 +127,8 @@ def perf_scenarios(value=None):
 def problems(settings, inventory_hosts, node_count):
     """Every problem of the rollout's own settings, as messages naming the variable, the value and what
     is allowed. ``settings`` holds the redeploy_* variables that were given (absent or None: not given);
-    ``inventory_hosts`` is every host of the inventory; ``node_count`` the nodes the rollout covers."""
+    ``inventory_hosts`` is every host of the inventory; ``node_count`` the servers the rollout covers (a server across
+    nodes counts once)."""
     out = []
     serial = settings.get('redeploy_serial')
     serial = DEFAULTS['redeploy_serial'] if serial is None else serial
@@ -126,7 +165,7 @@ def problems(settings, inventory_hosts, node_count):
 
     size = canary(settings.get('redeploy_canary'), drop, rise)
     if not _COUNT_RE.match(size) or int(size) > node_count or (given and int(size) < 1):
-        out.append('redeploy_canary=%s must be a count of nodes from 0 to %d%s'
+        out.append('redeploy_canary=%s must be a count of servers from 0 to %d%s'
                    % (size, node_count, ' (1 or more with a performance gate)' if given else ''))
 
     if given:

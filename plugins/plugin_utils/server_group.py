@@ -132,3 +132,39 @@ def leader_url(s, node):
     """The API of the group's server, as every node of it reaches it (a follower's gate asks the leader)."""
     host = node['master_addr']
     return 'http://%s:%s' % ('[%s]' % host if ':' in host else host, s['vllm_server_port'])
+
+
+def leader_of(host, group):
+    """The leader of the server across nodes ``group`` (vllm_server_nodes) when ``host`` is one of its followers, else
+    '': a follower serves no API of its own (no gateway route, no benchmark: both go to the leader)."""
+    group = [str(n) for n in group] if isinstance(group, (list, tuple)) else []
+    return group[0] if str(host) in group[1:] else ''
+
+
+def serving(hosts, nodes_of):
+    """``hosts`` but the followers of a server across nodes (``nodes_of``: {host: its vllm_server_nodes}): the nodes that
+    serve an API, which a gateway routes to and a benchmark measures."""
+    return [h for h in hosts if not leader_of(h, nodes_of.get(h))]
+
+
+def hostvars_nodes(hosts, hostvars):
+    """{host: its vllm_server_nodes} from Ansible's hostvars (None where unset)."""
+    return dict((host, (hostvars.get(host) or {}).get('vllm_server_nodes')) for host in hosts)
+
+
+def units(hosts, nodes_of):
+    """``hosts`` (a play's, in order) as the units a rollout replaces whole: each server across nodes as its nodes among
+    ``hosts`` in rank order, at the place of the first of them; every other host alone. ``nodes_of``: {host: its
+    vllm_server_nodes} (absent, empty or not a list: a one-node server; validation names a malformed one)."""
+    out, placed = [], set()
+    hosts = [str(h) for h in hosts]
+    for host in hosts:
+        if host in placed:
+            continue
+        group = nodes_of.get(host)
+        group = [str(n) for n in group] if isinstance(group, (list, tuple)) else []
+        unit = [n for n in group if n in hosts and n not in placed] if host in group else []
+        unit = unit or [host]
+        placed.update(unit)
+        out.append(unit)
+    return out

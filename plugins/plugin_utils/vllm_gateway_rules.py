@@ -99,6 +99,9 @@ def _member(member, index):
     port, port_var = member.get('port'), member.get('port_var') or 'port'
     if port_number(port) is None:
         found.append('%s: %s=%s must be %s' % (where, port_var, shorten(port), PORT_RULE))
+    if member.get('leader'):  # the follower of a server across nodes: its leader alone serves the API
+        found.append('%s is a follower of the server across nodes %s leads (vllm_server_nodes): it serves no API of its own; '
+                     'list %s in vllm_gateway_nodes instead' % (where, shorten(member['leader']), shorten(member['leader'])))
     if member.get('gpu') and port_number(member.get('dcgm_port')) is None:  # the serving check reads its dcgm-exporter there
         found.append('%s: %s=%s must be %s' % (where, member.get('dcgm_port_var') or 'dcgm_port', shorten(member.get('dcgm_port')),
                                                PORT_RULE))

@@ -53,6 +53,20 @@ def wait_for_port(address, port, timeout=60):
     raise RuntimeError('no SSH answer on %s:%d within %d s' % (address, port, timeout))
 
 
+def remove_node(container, shared_engine_name=None):
+    """Remove a node's container; for a node on the shared engine (a droplet), what it ran there goes with it
+    (the containers mounting its folder under BED_ROOT) and so does its folder, as a destroyed droplet's disk does."""
+    docker('rm', '-f', container, check=False)
+    if not shared_engine_name:
+        return
+    state = os.path.join(BED_ROOT, shared_engine_name)
+    for cid in docker('ps', '-aq').split():
+        mounts = docker('inspect', '--format', '{{range .Mounts}}{{.Source}} {{end}}', cid, check=False)
+        if any(m == state or m.startswith(state + '/') for m in mounts.split()):
+            docker('rm', '-f', cid, check=False)
+    shutil.rmtree(state, ignore_errors=True)
+
+
 class NodeMaker(object):
     """Makes and removes the node containers of one provider double."""
 
@@ -109,17 +123,8 @@ class NodeMaker(object):
     def remove(self, node_id):
         with self.lock:
             node = self.nodes.pop(node_id, None)
-        if not node:
-            return
-        docker('rm', '-f', node['container'], check=False)
-        if self.host_network:
-            # What the droplet ran on the shared engine goes with it: containers mounting its folder.
-            state = os.path.join(BED_ROOT, node['name'])
-            for cid in docker('ps', '-aq').split():
-                mounts = docker('inspect', '--format', '{{range .Mounts}}{{.Source}} {{end}}', cid, check=False)
-                if any(m == state or m.startswith(state + '/') for m in mounts.split()):
-                    docker('rm', '-f', cid, check=False)
-            shutil.rmtree(state, ignore_errors=True)
+        if node:
+            remove_node(node['container'], node['name'] if self.host_network else None)
 
     def remove_all(self):
         for node_id in list(self.nodes):

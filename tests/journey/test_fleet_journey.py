@@ -63,6 +63,14 @@ def bed_containers():
     return sorted(docker('ps', '-a', '--filter', 'label=' + LABEL, '--format', '{{.Names}}').split())
 
 
+def remove_bed():
+    """The journey's nodes, its gateway host and what its droplets ran on the shared engine."""
+    for name in bed_containers():
+        bed_nodes.remove_node(name)
+    for name in DROPLETS:
+        bed_nodes.remove_node('inferops-droplet-' + name, name)
+
+
 def get_json(url, token=API_KEY, timeout=10):
     req = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + token} if token else {})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -112,7 +120,10 @@ class Journey(object):
 def bed(tmp_path_factory):
     work = str(tmp_path_factory.mktemp('journey'))
     leftovers = bed_containers()
-    assert leftovers == [], 'node containers left from an earlier run: %s' % leftovers
+    if leftovers:  # a run cut short (its machine stopped mid-journey) leaves its nodes, and its droplets' servers
+        print('removing what an earlier journey left: %s' % ', '.join(leftovers), flush=True)
+        remove_bed()
+    assert bed_containers() == [], 'node containers left from an earlier run could not be removed'
     key = os.path.join(work, 'id_ed25519')
     subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'journey', '-f', key], check=True)
     ports = {'do': free_port(), 'runpod': free_port()}
@@ -139,10 +150,7 @@ def bed(tmp_path_factory):
             proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             proc.kill()
-    for name in bed_containers():
-        docker('rm', '-f', name)
-    for name in DROPLETS:
-        shutil.rmtree('/srv/inferops-bed/' + name, ignore_errors=True)
+    remove_bed()
 
 
 def write_inventory(bed):

@@ -27,6 +27,30 @@ sys.path.insert(0, _collection_root())
 sys.path.insert(0, DOUBLES)
 
 
+def install_collection_finder():
+    """Ansible's collection loader, as every ansible CLI installs it (for plugins asked for by their full name: a lookup,
+    or a filter in a role's templates). Returns the finder; its _remove() takes it out.
+
+    The tests import this checkout from sys.path, where its folders without __init__.py (the collection, plugins/filter)
+    are namespace packages: no file, no collection metadata, which the plugin loader needs. They are set aside while the
+    finder is in, so that it imports them as the CLI does, and put back after."""
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    saved = dict((name, module) for name, module in sys.modules.items()
+                 if name.startswith('ansible_collections') and getattr(module, '__file__', None) is None)
+    for name in saved:
+        del sys.modules[name]
+    finder = _AnsibleCollectionFinder(paths=[_collection_root()])
+    finder._install()
+    remove = finder._remove
+
+    def _remove():
+        remove()
+        sys.modules.update(saved)
+    finder._remove = _remove
+    return finder
+
+
 def double_runner(profile=None, calls=None):
     """Run the nvidia-smi test double (replays the real captures) as a process."""
     env = dict(os.environ, NVIDIA_SMI_DOUBLE_FIXTURES=H100, NVIDIA_SMI_DOUBLE_PROFILE=profile or '{}')

@@ -14,13 +14,12 @@ import pytest
 
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 from ansible_collections.inferops.gpu_inference.plugins.action.vllm_server_plan import ActionModule
 from ansible_collections.inferops.gpu_inference.plugins.lookup.vllm_server_spec import LookupModule
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import model_files
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec
-from unit_support import ROOT, _collection_root, make_action, run_module
+from unit_support import ROOT, install_collection_finder, make_action, run_module
 
 DEFAULTS = os.path.join(ROOT, 'roles', 'vllm_server', 'defaults', 'main.yml')
 MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
@@ -32,8 +31,7 @@ PROBE = 'inferops.gpu_inference.vllm_probe'
 @pytest.fixture(scope='module', autouse=True)
 def collection_loader():
     """The settings are read through ansible.builtin.vars by its full name, which needs Ansible's collection loader."""
-    finder = _AnsibleCollectionFinder(paths=[_collection_root()])
-    finder._install()
+    finder = install_collection_finder()
     yield
     finder._remove()
 

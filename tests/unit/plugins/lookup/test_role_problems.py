@@ -129,3 +129,14 @@ def test_missing_variables_an_unknown_role_or_entry_point_are_errors():
         query('vllm_server', task_vars('vllm_gateway'))
     with pytest.raises(AnsibleLookupError, match='droplet has no rules for the entry point member'):
         query('droplet', task_vars('droplet'), entry_point='member')
+
+
+def test_the_gateway_routes_to_the_leader_of_a_server_across_nodes_and_refuses_a_follower():
+    group = {'vllm_server_nodes': ['node2', 'node1']}  # node2 leads
+    hostvars = dict(HOSTVARS, node1=dict(HOSTVARS['node1'], **group), node2=dict(HOSTVARS['node2'], **group))
+    variables = task_vars('vllm_gateway', hostvars=hostvars)
+    assert query('vllm_gateway', variables) == []
+    assert Templar(loader=DataLoader(), variables=variables).template(variables['vllm_gateway_nodes']) == ['node2']
+    assert query('vllm_gateway', task_vars('vllm_gateway', hostvars=hostvars, vllm_gateway_nodes=['node1', 'node2'])) == [
+        'node1 is a follower of the server across nodes "node2" leads (vllm_server_nodes): it serves no API of its own; '
+        'list "node2" in vllm_gateway_nodes instead']

@@ -124,3 +124,12 @@ def test_the_headline_gives_e2e_p50_p95_p99_requests_per_minute_and_gpu_idle_in_
     row = bench_report.to_csv(recs[:1]).splitlines()[1].split(',')
     assert row[bench_report.CSV_COLUMNS.index('e2el_p95_ms')] == '1021.0'
     assert row[bench_report.CSV_COLUMNS.index('idle_cost_per_hour')] == '2.436'
+
+
+def test_a_follower_of_a_server_across_nodes_is_measured_at_its_leader_and_left_out():
+    group = ['lead', 'follow']
+    hostvars = {'lead': {'vllm_server_nodes': group, 'vllm_bench_records': [], 'vllm_bench_misses': []},
+                'follow': {'vllm_server_nodes': group}, 'alone': {}}
+    report = bench_report.build_report(['lead', 'follow', 'alone'], hostvars, 'now')
+    assert report['hosts'] == ['lead', 'alone']
+    assert [m['host'] for m in report['misses']] == ['alone']  # not benchmarked: it failed earlier; the follower did not

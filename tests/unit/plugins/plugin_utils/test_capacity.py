@@ -220,3 +220,9 @@ def test_problems_use_the_callers_names():
         'vllm_bench_capacity_low=0.5 must be a whole number of 1 or more in concurrency mode (a concurrency of 0 means no limit)']
     assert len(problems(mode='concurrency', low=0, high='x', ttft_p99_ms=-1, tpot_p99_ms='y', precision=2, max_runs=0,
                         num_prompts=0, input_len=0, output_len=0)) == 9
+
+
+def test_a_follower_of_a_server_across_nodes_is_searched_at_its_leader_and_left_out():
+    hostvars = {'lead': {'vllm_server_nodes': ['lead', 'follow']}, 'follow': {'vllm_server_nodes': ['lead', 'follow']}}
+    report = capacity.build_report(['lead', 'follow'], hostvars, '2026-12-05T00:00:00+00:00')
+    assert [row['host'] for row in report['nodes']] == ['lead']

@@ -203,3 +203,31 @@ def test_settings_problems_name_each_bad_setting():
     assert 'gpu_host_check_min_driver_version=550.x must be a dotted version' in text
     assert 'gpu_host_check_gpu_model_pattern=( is not a regular expression' in text
     assert problems(role_settings(expected_gpu_count=8, min_cuda_version='', dcgm_exporter_port=9400)) == []
+
+
+def test_the_nodes_of_a_server_across_nodes_are_checked_as_a_whole():
+    """GPU count, model, driver and CUDA alike on the nodes of one server; a node left out is said; others untouched."""
+    two, one = gpu_host_checks(info(), EXPECT), gpu_host_checks(info('{"gpus": 1}'), EXPECT)
+    group = ['lead', 'follow']
+
+    def report(follow_checks, hosts=('lead', 'follow', 'alone')):
+        hostvars = {'lead': {'gpu_host_check_results': two, 'vllm_server_nodes': group},
+                    'follow': {'gpu_host_check_results': follow_checks, 'vllm_server_nodes': group},
+                    'alone': {'gpu_host_check_results': two}}
+        return preflight_fleet_report(list(hosts), hostvars)
+
+    alike = report(two)
+    assert [c['status'] for c in alike['hosts']['lead']['checks'] if c['check'] == 'server_group'] == ['ok']
+    assert 'server_group' not in [c['check'] for c in alike['hosts']['alone']['checks']]
+    assert alike['summary']['hosts_failing'] == []
+
+    differ = report(one)  # the follower has 1 GPU (its own check fails too); the leader fails for the group alone
+    assert differ['summary']['hosts_failing'] == ['follow', 'lead']
+    assert differ['hosts']['lead']['should_fail'] and differ['hosts']['follow']['should_fail']
+    assert not differ['hosts']['alone']['should_fail']
+    message = [p['message'] for p in differ['problems'] if p['check'] == 'server_group'][0]
+    assert message.startswith('the nodes of one server (lead, follow) must be alike; GPU count differs: 2 on lead, 1 on follow')
+
+    limited = report(two, hosts=('lead', 'alone'))
+    check = [c for c in limited['hosts']['lead']['checks'] if c['check'] == 'server_group'][0]
+    assert check['status'] == 'warn' and check['message'].startswith('follow of the server across lead, follow not checked')

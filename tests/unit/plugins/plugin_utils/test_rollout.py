@@ -71,7 +71,7 @@ def test_canary_size_and_gate():
     ({'redeploy_max_ttft_rise': 'lots'}, ['redeploy_max_ttft_rise="lots"', 'must be a fraction']),
     ({'redeploy_max_throughput_drop': 'x'}, ['redeploy_max_throughput_drop="x"']),
     ({'redeploy_max_ttft_rise': 0.2, 'redeploy_canary': 0}, ['redeploy_canary=0', '1 or more with a performance gate']),
-    ({'redeploy_canary': 9}, ['redeploy_canary=9 must be a count of nodes from 0 to 3']),
+    ({'redeploy_canary': 9}, ['redeploy_canary=9 must be a count of servers from 0 to 3']),
     ({'redeploy_canary': 'one'}, ['redeploy_canary=one']),
     ({'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': []}, ['redeploy_perf_scenarios', 'it is empty']),
     ({'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': [{'name': 'x y', 'num_prompts': 0}]},
@@ -90,3 +90,40 @@ def test_scenarios_are_not_judged_without_a_gate():
 
 def test_the_filter_takes_ansible_values():
     assert rollout_filter.redeploy_problems({'redeploy_serial': 0}, ('a', 'b'), '2')[0].startswith('redeploy_serial=0')
+
+
+@pytest.mark.parametrize('serial, canary, drop, units, expected', [
+    # One-node servers: Ansible's own batches, as before.
+    (1, None, None, [1, 1, 1], [1]),
+    ('50%', None, None, None, ['50%']),
+    # A server across nodes counts once and stays in one batch.
+    (1, None, None, [2, 1, 3], [2, 1, 3]),
+    (2, None, None, [2, 1, 3], [3, 3]),
+    ('50%', None, None, [2, 1, 1, 2], [3, 3]),
+    ('10%', None, None, [2, 1], [2, 1]),
+    ([1, '100%'], None, None, [2, 1, 3, 1], [2, 5]),
+    # The canary is the first server, whole; then redeploy_serial's batches.
+    (2, None, 0.1, [2, 1, 1, 2], [2, 2, 2]),
+    (1, 2, 0.1, [1, 2, 2], [3, 2]),
+    # A bad entry is left for the role's rules to name.
+    ('0', None, None, [2, 1], ['0']),
+])
+def test_batches_count_servers_with_units(serial, canary, drop, units, expected):
+    batches = rollout_filter.redeploy_batches(serial, canary, drop, None, units)
+    assert batches == expected
+    if units and any(u > 1 for u in units) and str(serial) != '0':
+        assert sum(batches) == sum(units)
+
+
+def test_the_units_go_through_the_inventory_and_come_back_in_order():
+    units = [['z'], ['l', 'f'], ['a']]
+    items = rollout_filter.redeploy_unit_groups(units)
+    assert [i['name'] for i in items] == ['z', 'l', 'f', 'a']
+    assert all(i['groups'][0] == rollout.ORDER_GROUP for i in items)
+    groups = {'all': ['a', 'f', 'l', 'z'], 'gpu_nodes': ['a', 'f', 'l', 'z']}
+    for item in items:  # as add_host writes them
+        for group in item['groups']:
+            groups.setdefault(group, []).append(item['name'])
+    assert groups[rollout.ORDER_GROUP] == ['z', 'l', 'f', 'a']
+    assert rollout_filter.redeploy_units(groups) == units
+    assert rollout_filter.redeploy_units({'all': ['a']}) == []

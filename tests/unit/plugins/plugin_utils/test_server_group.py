@@ -106,3 +106,30 @@ def test_the_interface_must_be_there_and_hold_the_nodes_address_secondary_ones_t
         s, {'exists': True, 'addresses': ['10.0.0.9'], 'all': ['eth1']}, 'gpu-a')[0]
     assert 'vllm_server_collective_ifname=eth1 is not a network interface of gpu-a (it has eth0, lo)' in server_plan.interface_problems(
         s, {'exists': False, 'addresses': [], 'all': ['eth0', 'lo']}, 'gpu-a')[0]
+
+
+# The rollout, the gateway and the benchmark see a server across nodes as one server: its leader serves the API.
+NODES_OF = {'a': None, 'f2': ['l', 'f1', 'f2'], 'l': ['l', 'f1', 'f2'], 'b': [], 'f1': ['l', 'f1', 'f2'], 'c': 'l'}
+
+
+def test_a_follower_names_its_leader_and_a_leader_or_a_one_node_server_none():
+    assert [server_group.leader_of(h, NODES_OF[h]) for h in ('a', 'l', 'f1', 'f2', 'b', 'c')] == ['', '', 'l', 'l', '', '']
+
+
+def test_the_units_keep_a_group_whole_in_rank_order_at_its_first_nodes_place():
+    assert server_group.units(['a', 'f2', 'b', 'l', 'f1', 'c'], NODES_OF) == [['a'], ['l', 'f1', 'f2'], ['b'], ['c']]
+    # A node left out of the run (the plan refuses that before any change) is not made up.
+    assert server_group.units(['f1', 'a', 'l'], NODES_OF) == [['l', 'f1'], ['a']]
+    assert server_group.units([], NODES_OF) == []
+
+
+def test_the_serving_nodes_leave_the_followers_out():
+    assert server_group.serving(['a', 'f2', 'l', 'f1', 'b'], NODES_OF) == ['a', 'l', 'b']
+
+
+def test_the_filters_read_the_groups_from_hostvars():
+    from ansible_collections.inferops.gpu_inference.plugins.filter import server as server_filter
+    hostvars = dict((h, {'vllm_server_nodes': n} if n is not None else {}) for h, n in NODES_OF.items())
+    assert server_filter.server_units(['f1', 'a', 'l', 'f2'], hostvars) == [['l', 'f1', 'f2'], ['a']]
+    assert server_filter.serving_nodes(['f1', 'a', 'l', 'f2'], hostvars) == ['a', 'l']
+    assert server_filter.server_leader('f1', ['l', 'f1']) == 'l' and server_filter.server_leader('l', ['l', 'f1']) == ''

@@ -115,3 +115,10 @@ def test_a_gpu_nodes_dcgm_exporter_port_is_checked_where_the_serving_check_reads
         'node1: gpu_host_check_dcgm_exporter_port="9400/x" must be a port from 1 to 65535']
     assert rules.member_problems([dict(bad, gpu=False)]) == []  # a CPU node, or vllm_gateway_gpu_check off: not read
     assert rules.member_problems([dict(bad, dcgm_port=9400)]) == []
+
+
+def test_a_follower_of_a_server_across_nodes_is_refused_as_a_member():
+    assert rules.member_problems([dict(member(), leader='lead1')]) == [
+        'node1 is a follower of the server across nodes "lead1" leads (vllm_server_nodes): it serves no API of its own; '
+        'list "lead1" in vllm_gateway_nodes instead']
+    assert rules.member_problems([dict(member(), leader='')]) == []
