@@ -18,7 +18,7 @@ description:
     and its nodes stay in one batch; the result then lists every batch's hosts.
   - The same file also has C(redeploy_problems) (every problem of the rollout's own settings, as messages naming the
     variable, its value and what is allowed), C(redeploy_canary_size) and C(redeploy_gate) (whether a performance gate
-    limit is given), C(redeploy_unit_groups) (the rollout's units as C(add_host) items: its order and one group per
+    limit is given), C(redeploy_unit_groups) (the rollout's units as C(add_host) items - its order and one group per
     unit) and C(redeploy_units) (those units read back from C(groups), where a play's C(serial) can see them); the role
     C(inferops.gpu_inference.redeploy) and C(playbooks/redeploy.yml) use them. The rules and defaults are in one place (C(plugins/plugin_utils/rollout.py)).
 author:

@@ -19,7 +19,7 @@ description:
   - Takes the C(vllm_server_*) model settings that are set; the others are the role's defaults.
   - The same file has the filters that read a server across nodes (C(vllm_server_nodes), in rank order, the first the
     leader) from the hosts' variables - C(hosts | inferops.gpu_inference.server_units(hostvars)), the hosts as servers
-    (each group's nodes together in rank order, every other host alone: the units a rolling redeploy replaces whole), and
+    (each group's nodes together in rank order, every other host alone - the units a rolling redeploy replaces whole), and
     C(hosts | inferops.gpu_inference.serving_nodes(hostvars)), the hosts but the followers (the nodes a gateway routes
     to and a benchmark runs on), and C(inventory_hostname | inferops.gpu_inference.server_leader(vllm_server_nodes)),
     the leader a follower serves through (empty for a leader or a one-node server).

@@ -16,18 +16,18 @@ mismatches() what differs between the nodes' settings (each node checks it again
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import addresses
 
-# What must be alike on every node of a group: one server. (The node's own address, its GPUs' ids and its folders may
-# differ.)
+# What must be alike on every node of a group: one server. (The node's own address, its GPUs' ids, its folders and the
+# name its runtime knows the server by may differ: nodes that share a container engine need names of their own.)
 ALIKE = ('vllm_server_runtime', 'vllm_server_accelerator', 'vllm_server_image', 'vllm_server_pip_spec', 'vllm_server_model',
          'vllm_server_model_source', 'vllm_server_model_revision', 'vllm_server_served_model_name',
          'vllm_server_tensor_parallel_size', 'vllm_server_pipeline_parallel_size', 'vllm_server_max_model_len',
          'vllm_server_dtype', 'vllm_server_quantization', 'vllm_server_extra_args', 'vllm_server_port',
-         'vllm_server_master_port', 'vllm_server_name', 'vllm_server_nodes', 'vllm_server_collective_ifname',
-         'vllm_server_api_key')
+         'vllm_server_master_port', 'vllm_server_nodes', 'vllm_server_collective_ifname', 'vllm_server_api_key')
 # Compared, never shown.
 SECRETS = ('vllm_server_api_key',)
 IFNAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}\Z')
@@ -132,6 +132,18 @@ def leader_url(s, node):
     """The API of the group's server, as every node of it reaches it (a follower's gate asks the leader)."""
     host = node['master_addr']
     return 'http://%s:%s' % ('[%s]' % host if ':' in host else host, s['vllm_server_port'])
+
+
+def on_interface(address, addresses):
+    """Whether ``address`` is the node's on the interface whose addresses are ``addresses``: one of them, or, on a
+    loopback interface, any loopback address (Linux's local route makes all of 127.0.0.0/8 the host's, on lo)."""
+    if address in addresses:
+        return True
+    loopback = ipaddress.ip_network('127.0.0.0/8')
+    try:
+        return ipaddress.ip_address(address) in loopback and any(ipaddress.ip_address(a) in loopback for a in addresses)
+    except ValueError:
+        return False
 
 
 def leader_of(host, group):

@@ -234,7 +234,7 @@ def interface_problems(settings, found, host):
     if not found.get('exists'):
         return ['vllm_server_collective_ifname=%s is not a network interface of %s (it has %s)'
                 % (ifname, host, ', '.join(found.get('all') or []) or 'none')]
-    if found.get('addresses') and address not in found['addresses']:
+    if found.get('addresses') and not server_group.on_interface(address, found['addresses']):
         return ['vllm_server_node_address=%s is not an address of %s on %s (%s): the other nodes would connect to an address '
                 'that is not its' % (address, ifname, host, ', '.join(found['addresses']))]
     return []

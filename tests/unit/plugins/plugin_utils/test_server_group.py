@@ -108,6 +108,21 @@ def test_the_interface_must_be_there_and_hold_the_nodes_address_secondary_ones_t
         s, {'exists': False, 'addresses': [], 'all': ['eth0', 'lo']}, 'gpu-a')[0]
 
 
+def test_on_loopback_every_loopback_address_is_the_nodes_as_linux_routes_them():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
+    s = node('gpu-a', vllm_server_node_address='127.0.0.61', vllm_server_collective_ifname='lo')
+    assert server_plan.interface_problems(s, {'exists': True, 'addresses': ['127.0.0.1'], 'all': ['lo']}, 'gpu-a') == []
+    assert server_group.on_interface('127.0.0.61', ['127.0.0.1'])
+    assert not server_group.on_interface('127.0.0.61', ['10.0.0.1'])
+    assert not server_group.on_interface('10.0.0.2', ['127.0.0.1', '10.0.0.1'])
+    assert not server_group.on_interface('not-an-address', ['127.0.0.1'])
+
+
+def test_the_name_the_runtime_knows_may_differ_between_nodes_that_share_an_engine():
+    assert server_group.mismatches(node('gpu-a', vllm_server_name='a'), 'gpu-a',
+                                   {'gpu-b': node('gpu-b', vllm_server_name='b', vllm_server_node_address='10.0.0.2')}) == []
+
+
 # The rollout, the gateway and the benchmark see a server across nodes as one server: its leader serves the API.
 NODES_OF = {'a': None, 'f2': ['l', 'f1', 'f2'], 'l': ['l', 'f1', 'f2'], 'b': [], 'f1': ['l', 'f1', 'f2'], 'c': 'l'}
 
