@@ -22,7 +22,9 @@ description:
     (each group's nodes together in rank order, every other host alone - the units a rolling redeploy replaces whole), and
     C(hosts | inferops.gpu_inference.serving_nodes(hostvars)), the hosts but the followers (the nodes a gateway routes
     to and a benchmark runs on), and C(inventory_hostname | inferops.gpu_inference.server_leader(vllm_server_nodes)),
-    the leader a follower serves through (empty for a leader or a one-node server).
+    the leader a follower serves through (empty for a leader or a one-node server), C(inventory_hostname |
+    inferops.gpu_inference.server_nodes(vllm_server_nodes)), the nodes of the host's server (itself alone for a one-node
+    server), and C(hosts | inferops.gpu_inference.whole_servers(hostvars)), the hosts with every node of their servers.
 author:
   - inferops engineers (@inferops)
 options:
@@ -71,6 +73,19 @@ def server_leader(host, nodes):
     return server_group.leader_of(host, nodes)
 
 
+def server_nodes(host, nodes):
+    """The nodes of the server ``host`` runs: its server across nodes' (vllm_server_nodes, in rank order), else
+    [host]."""
+    group = server_group.node_list(nodes)
+    return group if str(host) in group else [str(host)]
+
+
+def whole_servers(hosts, hostvars):
+    """The hosts with every node of each server across nodes one of them belongs to (see server_group.whole)."""
+    hosts = [str(h) for h in hosts or []]
+    return server_group.whole(hosts, server_group.hostvars_nodes(hosts, hostvars))
+
+
 def serving_nodes(hosts, hostvars):
     """The hosts that serve an API: every one but the followers of a server across nodes (its leader serves it)."""
     hosts = [str(h) for h in hosts or []]
@@ -80,4 +95,4 @@ def serving_nodes(hosts, hostvars):
 class FilterModule(object):
     def filters(self):
         return {'vllm_server_model': vllm_server_model, 'server_units': server_units, 'serving_nodes': serving_nodes,
-                'server_leader': server_leader}
+                'server_leader': server_leader, 'server_nodes': server_nodes, 'whole_servers': whole_servers}

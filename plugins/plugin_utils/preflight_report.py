@@ -28,13 +28,13 @@ def group_checks(hosts, checks_of, hostvars):
     nodes_of = server_group.hostvars_nodes(hosts, hostvars)
     out = {}
     for unit in server_group.units(hosts, nodes_of):
-        group = [str(n) for n in nodes_of.get(unit[0]) or []] if isinstance(nodes_of.get(unit[0]), (list, tuple)) else []
+        group = server_group.node_list(nodes_of.get(unit[0]))
         if unit[0] not in group:
             continue
         profiles = dict((h, _profile(checks_of[h])) for h in unit)
         differ = [(name, label) for name, label in GROUP_ALIKE
                   if len(set(repr(p.get(name)) for p in profiles.values() if name in p)) > 1]
-        absent = [n for n in group if n not in unit]
+        absent = [n for n in group if n not in unit] + [h for h in unit if not profiles[h]]
         if differ:
             status = 'fail'
             message = 'the nodes of one server (%s) must be alike; %s' % (', '.join(group), '; '.join(
@@ -42,8 +42,8 @@ def group_checks(hosts, checks_of, hostvars):
                 for name, label in differ))
         elif absent:
             status = 'warn'
-            message = ('%s of the server across %s not checked in this run (--limit, or the play\'s hosts): its nodes are '
-                       'compared when all are' % (', '.join(absent), ', '.join(group)))
+            message = ('%s of the server across %s not checked in this run (--limit, the play\'s hosts, or its GPU checks did '
+                       'not run): its nodes are compared when all are' % (', '.join(absent), ', '.join(group)))
         else:
             status = 'ok'
             message = 'the %d nodes of one server (%s) alike: %s' % (len(group), ', '.join(group), '; '.join(

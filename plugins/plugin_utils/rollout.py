@@ -101,8 +101,9 @@ def _units_per_batch(entry, unit_count):
 
 
 # The rollout's order and units, as the first play of redeploy.yml writes them into the inventory (add_host), for the
-# second play's hosts and serial: a play's keywords see the inventory's groups, not the hosts' variables, so a server
-# across nodes (vllm_server_nodes, a host variable) reaches the batches this way.
+# second play's hosts and serial: a play's keywords see the inventory's groups, and a run's first play not the hosts'
+# variables (hostvars), so the units the first play worked out (from vllm_server_nodes, a host variable) reach the
+# batches this way, in that play's order.
 ORDER_GROUP = 'inferops_redeploy_order'
 UNIT_GROUP_PREFIX = 'inferops_redeploy_unit_'
 

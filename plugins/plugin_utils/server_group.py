@@ -19,6 +19,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible.module_utils.common.validation import check_type_list
+
 from ansible_collections.inferops.gpu_inference.plugins.module_utils import addresses
 
 # What must be alike on every node of a group: one server. (The node's own address, its GPUs' ids, its folders and the
@@ -146,11 +148,34 @@ def on_interface(address, addresses):
         return False
 
 
+def node_list(value):
+    """vllm_server_nodes as the role reads it (its argument spec's type list: a list, or a comma-separated string);
+    [] for none or a value that is no list (the role's validation names it)."""
+    if value is None or value == '':
+        return []
+    try:
+        return [str(n).strip() for n in check_type_list(value)]
+    except TypeError:
+        return []
+
+
 def leader_of(host, group):
     """The leader of the server across nodes ``group`` (vllm_server_nodes) when ``host`` is one of its followers, else
     '': a follower serves no API of its own (no gateway route, no benchmark: both go to the leader)."""
-    group = [str(n) for n in group] if isinstance(group, (list, tuple)) else []
+    group = node_list(group)
     return group[0] if str(host) in group[1:] else ''
+
+
+def whole(hosts, nodes_of):
+    """``hosts`` with every node of each server across nodes one of them belongs to (in rank order, at its first
+    node's place): the hosts a look at those servers needs (a follower's server is its leader's too)."""
+    out = []
+    for host in hosts:
+        group = node_list(nodes_of.get(host))
+        for node in (group if str(host) in group else [str(host)]):
+            if node not in out:
+                out.append(node)
+    return out
 
 
 def serving(hosts, nodes_of):
@@ -161,7 +186,7 @@ def serving(hosts, nodes_of):
 
 def hostvars_nodes(hosts, hostvars):
     """{host: its vllm_server_nodes} from Ansible's hostvars (None where unset)."""
-    return dict((host, (hostvars.get(host) or {}).get('vllm_server_nodes')) for host in hosts)
+    return dict((host, node_list((hostvars.get(host) or {}).get('vllm_server_nodes'))) for host in hosts)
 
 
 def units(hosts, nodes_of):
@@ -173,8 +198,7 @@ def units(hosts, nodes_of):
     for host in hosts:
         if host in placed:
             continue
-        group = nodes_of.get(host)
-        group = [str(n) for n in group] if isinstance(group, (list, tuple)) else []
+        group = node_list(nodes_of.get(host))
         unit = [n for n in group if n in hosts and n not in placed] if host in group else []
         unit = unit or [host]
         placed.update(unit)

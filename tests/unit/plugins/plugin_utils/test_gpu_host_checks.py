@@ -231,3 +231,13 @@ def test_the_nodes_of_a_server_across_nodes_are_checked_as_a_whole():
     limited = report(two, hosts=('lead', 'alone'))
     check = [c for c in limited['hosts']['lead']['checks'] if c['check'] == 'server_group'][0]
     assert check['status'] == 'warn' and check['message'].startswith('follow of the server across lead, follow not checked')
+
+    # A node whose GPU checks did not run (unreachable, nvidia-smi silent) is not taken as alike.
+    unchecked = report([{'check': 'nvidia_smi', 'status': 'fail', 'found': None, 'message': 'no answer'}])
+    check = [c for c in unchecked['hosts']['lead']['checks'] if c['check'] == 'server_group'][0]
+    assert check['status'] == 'warn' and check['message'].startswith('follow of the server across lead, follow not checked')
+
+    # vllm_server_nodes as a comma-separated string, as the role's argument spec reads it.
+    hostvars = {'lead': {'gpu_host_check_results': two, 'vllm_server_nodes': 'lead,follow'},
+                'follow': {'gpu_host_check_results': one, 'vllm_server_nodes': 'lead,follow'}}
+    assert preflight_fleet_report(['lead', 'follow'], hostvars)['summary']['hosts_failing'] == ['follow', 'lead']

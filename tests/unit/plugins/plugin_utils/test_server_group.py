@@ -148,3 +148,20 @@ def test_the_filters_read_the_groups_from_hostvars():
     assert server_filter.server_units(['f1', 'a', 'l', 'f2'], hostvars) == [['l', 'f1', 'f2'], ['a']]
     assert server_filter.serving_nodes(['f1', 'a', 'l', 'f2'], hostvars) == ['a', 'l']
     assert server_filter.server_leader('f1', ['l', 'f1']) == 'l' and server_filter.server_leader('l', ['l', 'f1']) == ''
+
+
+def test_a_comma_separated_list_of_nodes_reads_as_the_role_reads_it():
+    assert server_group.node_list('l, f1,f2') == ['l', 'f1', 'f2']
+    assert server_group.node_list(None) == [] and server_group.node_list('') == [] and server_group.node_list({'a': 1}) == []
+    assert server_group.leader_of('f1', 'l,f1') == 'l'
+    assert server_group.units(['f1', 'l', 'a'], {'f1': 'l,f1', 'l': 'l,f1'}) == [['l', 'f1'], ['a']]
+    assert server_group.serving(['f1', 'l'], {'f1': 'l,f1', 'l': 'l,f1'}) == ['l']
+
+
+def test_a_look_at_one_node_takes_its_whole_server():
+    from ansible_collections.inferops.gpu_inference.plugins.filter import server as server_filter
+    assert server_group.whole(['f2', 'a'], NODES_OF) == ['l', 'f1', 'f2', 'a']
+    assert server_group.whole(['a', 'b'], NODES_OF) == ['a', 'b']
+    hostvars = {'f1': {'vllm_server_nodes': ['l', 'f1']}, 'l': {'vllm_server_nodes': ['l', 'f1']}, 'x': {}}
+    assert server_filter.whole_servers(['x', 'f1'], hostvars) == ['x', 'l', 'f1']
+    assert server_filter.server_nodes('f1', 'l,f1') == ['l', 'f1'] and server_filter.server_nodes('x', []) == ['x']
