@@ -134,6 +134,14 @@ options:
       - A network interface looked for (the collectives' of a server across nodes); RV(interface) says whether the node
         has it and its IPv4 addresses.
     type: str
+  reach:
+    description:
+      - TCP addresses (V(host:port), V([v6]:port)) this node opens a connection to, each within 3 seconds (the leader's of
+        a server across nodes, from a follower); RV(reach) says how each answered. A refused connection reached the
+        host (nothing listens there yet); a timeout or an unreachable network did not.
+    type: list
+    elements: str
+    default: []
   hf_revision:
     description:
       - The revision of O(hf_model) looked for - a commit id, or a branch or tag that a download recorded in the cache's
@@ -279,6 +287,11 @@ interface:
   returned: when interface is given
   type: dict
   sample: {"exists": true, "addresses": ["10.118.0.3"], "all": ["eth0", "eth1", "lo"]}
+reach:
+  description: Of O(reach), by address - V(open), V(refused) (the host answered, nothing listens), V(timeout), or the error.
+  returned: when reach is given
+  type: dict
+  sample: {"10.118.0.3:29501": "refused"}
 hf_cached:
   description: Whether the hub cache under O(hf_home) holds a snapshot of O(hf_model) at O(hf_revision) with weights.
   returned: when hf_model is given
@@ -396,6 +409,26 @@ def interface_of(name, run_command=None, ip=None):
     return out
 
 
+def reach(targets, timeout=3.0):
+    """How each TCP address ("host:port", "[v6]:port") answers a connection from this node: open, refused (the host
+    answered: nothing listens there yet), timeout (dropped on the way: a firewall, a security group), or the error."""
+    out = {}
+    for target in targets:
+        host, dummy, port = target.rpartition(':')
+        host = host[1:-1] if host.startswith('[') and host.endswith(']') else host
+        try:
+            conn = socket.create_connection((host, int(port)), timeout=timeout)
+            conn.close()
+            out[target] = 'open'
+        except ConnectionRefusedError:
+            out[target] = 'refused'
+        except socket.timeout:
+            out[target] = 'timeout'
+        except (OSError, ValueError) as exc:
+            out[target] = str(getattr(exc, 'strerror', None) or exc)
+    return out
+
+
 def addresses_of(ip_output):
     """The IPv4 addresses in `ip -4 -o addr show` output ("2: eth1    inet 10.118.0.3/20 brd ... scope global eth1")."""
     return re.findall(r'\binet ([0-9.]+)/', ip_output)
@@ -431,6 +464,7 @@ def main():
             hf_home=dict(type='str'),
             hf_revision=dict(type='str', default=''),
             interface=dict(type='str'),
+            reach=dict(type='list', elements='str', default=[]),
             writable=dict(type='dict', default={}),
         ),
         supports_check_mode=True,
@@ -446,6 +480,8 @@ def main():
         gpus['unwritable'] = dict((name, [path, refused[path]]) for name, path in p['writable'].items() if path in refused)
     if p['interface']:
         gpus['interface'] = interface_of(p['interface'], module.run_command, module.get_bin_path('ip'))
+    if p['reach']:
+        gpus['reach'] = reach(p['reach'])
     if p['hf_model'] and p['hf_home']:
         gpus['hf_cached'] = bool(cached_snapshot(p['hf_home'], p['hf_model'], p['hf_revision']))
     if p['nvidia_smi']:

@@ -152,8 +152,11 @@ def probe_args(settings, spec, nvidia_smi, model=False):
         args['api_key'] = settings['vllm_server_api_key']
     if settings['vllm_server_accelerator'] == 'nvidia' and nvidia_smi is not None:
         args['nvidia_smi'] = nvidia_smi
-    if server_spec.group_node(settings):
+    node = server_spec.group_node(settings)
+    if node:
         args['interface'] = settings['vllm_server_collective_ifname']
+        if node['rank'] > 0:  # a follower: the leader's master port, where it joins the server
+            args['reach'] = [master_target(node)]
     if spec['node_model_path']:
         args['model_path'] = spec['node_model_path']
     m = spec['model']
@@ -226,6 +229,26 @@ def model_presence(settings, spec, probe, source):
             'where': 'Hugging Face cache %s, revision %s' % (settings['vllm_server_hf_cache_dir'], settings['vllm_server_model_revision'] or 'main')}
 
 
+def master_target(node):
+    """The leader's master address and port, as vllm_probe's reach takes it."""
+    address = node['master_addr']
+    return '%s:%d' % ('[%s]' % address if ':' in address else address, node['master_port'])
+
+
+def reach_problems(node, found, host):
+    """A follower that cannot open a connection to its leader's master port (refused is fine: nothing listens there
+    before the server starts, but the leader's host answered)."""
+    if not node or node['rank'] <= 0 or not found:
+        return []
+    target = master_target(node)
+    answer = found.get(target)
+    if answer in (None, 'open', 'refused'):
+        return []
+    return ['%s cannot reach its leader %s at %s (vllm_server_node_address of %s, vllm_server_master_port): %s. Open that port '
+            'between the nodes (a firewall or a security group drops it), or give the address on the network between them'
+            % (host, node['leader'], target, node['leader'], answer)]
+
+
 def interface_problems(settings, found, host):
     """The collectives' interface on the node (vllm_probe's interface answer): there, and holding the node's address."""
     ifname, address = settings['vllm_server_collective_ifname'], settings['vllm_server_node_address']
@@ -266,6 +289,7 @@ def host_problems(settings, spec, probe, host):
             out.append('vllm_server_tensor_parallel_size=%s x vllm_server_pipeline_parallel_size=%s over %d nodes needs %s GPU(s) on each; '
                        'nvidia-smi on %s reports %s' % (tp, pp, node['nnodes'], need, host, count))
         out += interface_problems(settings, probe.get('interface'), host)
+        out += reach_problems(node, probe.get('reach'), host)
     elif nvidia and need > _int(count):
         out.append('vllm_server_tensor_parallel_size=%s x vllm_server_pipeline_parallel_size=%s needs %s GPU(s); nvidia-smi on %s '
                    'reports %s' % (tp, pp, need, host, count))

@@ -283,3 +283,30 @@ def test_the_collectives_interface_and_every_ipv4_address_on_it():
     assert calls == [['/usr/sbin/ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']]
     assert vllm_probe.interface_of('lo')['addresses'] == ['127.0.0.1']  # no ip: the ioctl
     assert vllm_probe.interface_of('eth-none-such') == {'exists': False, 'addresses': [], 'all': found['all']}
+
+
+def test_reach_tells_an_answering_host_from_a_dropped_connection():
+    """Real sockets on loopback: a listener (open), a closed port (refused: the host answered), a listener whose backlog
+    is full (the kernel drops the SYN, as a firewall does: timeout)."""
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(0)
+    full = socket.create_connection(listener.getsockname(), timeout=1)  # fills the backlog of 0
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        busy = '127.0.0.1:%d' % listener.getsockname()[1]
+        found = vllm_probe.reach(['127.0.0.1:%d' % closed_port, busy, '[::1]:%d' % closed_port, 'no-port'], timeout=0.5)
+        assert found['127.0.0.1:%d' % closed_port] == 'refused'
+        assert found[busy] == 'timeout'
+        assert found['[::1]:%d' % closed_port] in ('refused', 'Cannot assign requested address', 'Network is unreachable')
+        assert found['no-port'] not in ('open', 'refused', 'timeout')
+    finally:
+        full.close()
+        listener.close()
+    with socket.socket() as srv:
+        srv.bind(('127.0.0.1', 0))
+        srv.listen(5)
+        assert vllm_probe.reach(['127.0.0.1:%d' % srv.getsockname()[1]]) == {'127.0.0.1:%d' % srv.getsockname()[1]: 'open'}

@@ -108,6 +108,19 @@ def test_the_interface_must_be_there_and_hold_the_nodes_address_secondary_ones_t
         s, {'exists': False, 'addresses': [], 'all': ['eth0', 'lo']}, 'gpu-a')[0]
 
 
+def test_a_follower_asks_to_reach_its_leaders_master_port_and_a_dropped_connection_is_refused():
+    from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
+    follower = node('gpu-b', vllm_server_node_address='10.0.0.2')['_node']
+    assert server_plan.master_target(follower) == '10.0.0.1:29501'
+    assert server_plan.reach_problems(follower, {'10.0.0.1:29501': 'refused'}, 'gpu-b') == []
+    assert server_plan.reach_problems(follower, {'10.0.0.1:29501': 'open'}, 'gpu-b') == []
+    assert server_plan.reach_problems(follower, {'10.0.0.1:29501': 'timeout'}, 'gpu-b') == [
+        'gpu-b cannot reach its leader gpu-a at 10.0.0.1:29501 (vllm_server_node_address of gpu-a, vllm_server_master_port): '
+        'timeout. Open that port between the nodes (a firewall or a security group drops it), or give the address on the '
+        'network between them']
+    assert server_plan.reach_problems(node('gpu-a')['_node'], {'10.0.0.1:29501': 'timeout'}, 'gpu-a') == []  # the leader
+
+
 def test_on_loopback_every_loopback_address_is_the_nodes_as_linux_routes_them():
     from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_plan
     s = node('gpu-a', vllm_server_node_address='127.0.0.61', vllm_server_collective_ifname='lo')
