@@ -74,7 +74,7 @@ REDEPLOY = [
     ('perf-drop-whole', {'redeploy_max_throughput_drop': 1.0}, ['redeploy_max_throughput_drop=1.0', 'the drop below 1']),
     ('perf-rise-text', {'redeploy_max_ttft_rise': 'lots'}, ['redeploy_max_ttft_rise="lots"', 'must be a fraction']),
     ('perf-canary-zero', {'redeploy_max_ttft_rise': 0.2, 'redeploy_canary': 0},
-     ['redeploy_canary=0 must be a count of nodes', '1 or more with a performance gate']),
+     ['redeploy_canary=0 must be a count of servers', '1 or more with a performance gate']),
     ('perf-canary-too-many', {'redeploy_canary': 9}, ['redeploy_canary=9 must be a count of servers from 0 to 1']),
     ('perf-scenarios-empty', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': []}, ['redeploy_perf_scenarios', 'it is empty']),
     ('perf-scenarios-bad', {'redeploy_max_ttft_rise': 0.2, 'redeploy_perf_scenarios': [{'name': 'x y', 'num_prompts': 0}]},
