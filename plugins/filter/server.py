@@ -76,8 +76,7 @@ def server_leader(host, nodes):
 def server_nodes(host, nodes):
     """The nodes of the server ``host`` runs: its server across nodes' (vllm_server_nodes, in rank order), else
     [host]."""
-    group = server_group.node_list(nodes)
-    return group if str(host) in group else [str(host)]
+    return server_group.server_of(host, nodes)
 
 
 def whole_servers(hosts, hostvars):

@@ -28,7 +28,7 @@ def group_checks(hosts, checks_of, hostvars):
     nodes_of = server_group.hostvars_nodes(hosts, hostvars)
     out = {}
     for unit in server_group.units(hosts, nodes_of):
-        group = server_group.node_list(nodes_of.get(unit[0]))
+        group = nodes_of[unit[0]]  # hostvars_nodes read it as a list
         if unit[0] not in group:
             continue
         profiles = dict((h, _profile(checks_of[h])) for h in unit)

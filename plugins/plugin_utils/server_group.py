@@ -166,13 +166,19 @@ def leader_of(host, group):
     return group[0] if str(host) in group[1:] else ''
 
 
+def server_of(host, group):
+    """The nodes of the server ``host`` runs: ``group`` (its vllm_server_nodes, in rank order) when it names the host,
+    else the host alone."""
+    group = node_list(group)
+    return group if str(host) in group else [str(host)]
+
+
 def whole(hosts, nodes_of):
     """``hosts`` with every node of each server across nodes one of them belongs to (in rank order, at its first
     node's place): the hosts a look at those servers needs (a follower's server is its leader's too)."""
     out = []
     for host in hosts:
-        group = node_list(nodes_of.get(host))
-        for node in (group if str(host) in group else [str(host)]):
+        for node in server_of(host, nodes_of.get(host)):
             if node not in out:
                 out.append(node)
     return out
