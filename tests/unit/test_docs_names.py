@@ -1,0 +1,77 @@
+"""What a user copies from the docs must exist: every name with a role's prefix that the README, the guide pages
+(docs/guides/), the role READMEs, the playbooks and the shipped inventories mention is a setting of that role (its
+argument spec), one of its outputs, or a file of the collection (a module, filter, plugin or scenario); every
+playbook they name is shipped; every YAML block of a page parses. A setting renamed in the argument spec but left in
+a guide page would be refused as a probable typo on the user's first run (plugin_utils/role_variables.py)."""
+import glob
+import os
+import re
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+ROLES = sorted(os.listdir(os.path.join(ROOT, 'roles')))
+PAGES = ['README.md'] + sorted(glob.glob('docs/**/*.md', root_dir=ROOT, recursive=True)) + sorted(
+    glob.glob('roles/*/README.md', root_dir=ROOT))
+SHIPPED = sorted(glob.glob('playbooks/*.yml', root_dir=ROOT)) + sorted(glob.glob('inventories/**/*.yml', root_dir=ROOT, recursive=True))
+NAME = re.compile(r'\b((?:%s)_[a-z0-9_]*[a-z0-9])\b' % '|'.join(sorted(ROLES, key=len, reverse=True)))
+# The facts the roles set for the playbooks and users to read (their READMEs' "Outputs"), by role.
+OUTPUTS = {
+    'gpu_host_check': {'gpu_host_check_results', 'gpu_host_check_summary', 'gpu_host_check_should_fail',
+                       'gpu_host_check_gpus', 'gpu_host_check_info'},
+    'gpu_host_setup': {'gpu_host_setup_plan'},
+    'redeploy': {'redeploy_before', 'redeploy_target', 'redeploy_node', 'redeploy_perf', 'redeploy_stamp'},
+    'vllm_bench': {'vllm_bench_records', 'vllm_bench_misses', 'vllm_bench_capacity'},
+    'vllm_server': {'vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison', 'vllm_server_health',
+                    'vllm_server_spec'},
+}
+# Named on purpose as what does not exist: the README's example of a mistyped setting.
+MISTYPED_EXAMPLES = {'redeploy_max_ttft_raise'}
+
+
+def options(role):
+    with open(os.path.join(ROOT, 'roles', role, 'meta', 'argument_specs.yml')) as handle:
+        specs = yaml.safe_load(handle)['argument_specs']
+    return set(name for spec in specs.values() for name in (spec.get('options') or {}))
+
+
+def collection_files():
+    """Modules, actions, filters, lookups, plugin_utils, module_utils and Molecule scenarios, by name."""
+    names = set(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, 'plugins', '*', '*.py')))
+    names |= set(os.listdir(os.path.join(ROOT, 'molecule')))
+    for path in glob.glob(os.path.join(ROOT, 'plugins', 'filter', '*.py')):
+        with open(path) as handle:
+            names |= set(re.findall(r"^\s+'([a-z0-9_]+)': [a-z0-9_]+,?$", handle.read(), re.M))
+    return names
+
+
+KNOWN = dict((role, options(role) | OUTPUTS.get(role, set())) for role in ROLES)
+FILES = collection_files()
+
+
+@pytest.mark.parametrize('path', PAGES + SHIPPED)
+def test_every_role_name_mentioned_exists(path):
+    with open(os.path.join(ROOT, path)) as handle:
+        text = handle.read()
+    wrong = []
+    for name in sorted(set(NAME.findall(text)) - FILES - MISTYPED_EXAMPLES):
+        role = max((r for r in ROLES if name.startswith(r + '_')), key=len)
+        if name not in KNOWN[role]:
+            wrong.append('%s: not a setting or output of %s' % (name, role))
+    assert wrong == []
+
+
+@pytest.mark.parametrize('path', PAGES)
+def test_every_playbook_named_is_shipped_and_every_yaml_block_parses(path):
+    with open(os.path.join(ROOT, path)) as handle:
+        text = handle.read()
+    missing = sorted(set(p for p in re.findall(r'\bplaybooks/([a-z_]+\.yml)\b', text)
+                         if not os.path.exists(os.path.join(ROOT, 'playbooks', p))))
+    assert missing == []
+    for block in re.findall(r'^```ya?ml\n(.*?)^```', text, re.M | re.S):
+        yaml.safe_load(block)
+
+
+def test_the_guide_pages_are_all_checked():
+    assert len([p for p in PAGES if p.startswith('docs/guides/')]) == 5
