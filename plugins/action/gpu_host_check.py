@@ -25,6 +25,7 @@ import yaml
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import role_variables
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.gpu_host_checks import (
     check_line, checks_summary, gather_args, gpu_host_checks, settings_problems)
 
@@ -42,6 +43,8 @@ def _role_options():
 
 # Read once per playbook run: the strategy imports this plugin before it forks a worker per host.
 ROLE_OPTIONS = _role_options()
+# The facts this action sets: a later run in the same play reads them as variables, not as mistyped settings.
+OUTPUTS = tuple(PREFIX + name for name in ('info', 'results', 'summary', 'gpus', 'should_fail'))
 
 
 def role_settings(task_vars, templar):
@@ -61,7 +64,7 @@ class ActionModule(ActionBase):
         self.validate_argument_spec(argument_spec={})
         settings = role_settings(task_vars, self._templar)
         host = task_vars.get('inventory_hostname')
-        problems = settings_problems(settings, ROLE_OPTIONS, PREFIX)
+        problems = settings_problems(settings, ROLE_OPTIONS, PREFIX) + role_variables.unknown(task_vars, 'gpu_host_check', OUTPUTS)
         if problems:
             result.update(failed=True, gathered=False,
                           msg='Invalid gpu_host_check settings for %s (nothing was run on the host): %s' % (host, '; '.join(problems)))
@@ -87,10 +90,7 @@ class ActionModule(ActionBase):
         gpus = (info.get('nvidia') or {}).pop('gpus', None) or []
         result.update(
             changed=False, gathered=True, checks=checks, summary=summary, should_fail=should_fail,
-            ansible_facts={
-                PREFIX + 'info': info, PREFIX + 'results': checks, PREFIX + 'summary': summary,
-                PREFIX + 'gpus': gpus, PREFIX + 'should_fail': should_fail,
-            },
+            ansible_facts=dict(zip(OUTPUTS, (info, checks, summary, gpus, should_fail))),
         )
         if lines:
             result['warnings'] = lines

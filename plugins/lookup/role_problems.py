@@ -16,6 +16,8 @@ description:
     task's variables are) and returns the rules across settings that they break, one message each, naming the
     variable, its value and what is allowed; an empty list when there is none. Ansible's argument-spec validation
     checks each setting's type and choices first.
+  - A variable of the host with the role's prefix that the role's argument spec does not list (a mistyped setting,
+    which Ansible would ignore) is a problem too, naming the closest setting.
   - The rules are one Python function per role - C(plugins/plugin_utils/<role>_rules.py), C(problems()) - for the
     roles C(vllm_gateway), C(droplet), C(vllm_bench) and C(gpu_host_setup). C(vllm_server) has its own lookup,
     C(inferops.gpu_inference.vllm_server_spec), which also builds what its settings would run.
@@ -59,7 +61,7 @@ from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import (
-    droplet_rules, gpu_host_setup_rules, vllm_bench_rules, vllm_gateway_rules)
+    droplet_rules, gpu_host_setup_rules, role_variables, vllm_bench_rules, vllm_gateway_rules)
 
 RULES = {'vllm_gateway': vllm_gateway_rules, 'droplet': droplet_rules, 'vllm_bench': vllm_bench_rules,
          'gpu_host_setup': gpu_host_setup_rules}
@@ -89,4 +91,6 @@ class LookupModule(LookupBase):
         }
         for name in rules.OPTIONAL:
             context[name] = read.run([name], variables)[0] if name in variables else None
-        return rules.problems(settings, context, entry_point)
+        # A variable with the role's prefix that the role lacks is a probable typo, named with the closest setting.
+        return rules.problems(settings, context, entry_point) + role_variables.unknown(
+            context['variable_names'], terms[0], getattr(rules, 'OUTPUTS', ()))

@@ -19,7 +19,7 @@ import os
 
 from ansible.module_utils.common.validation import check_type_dict
 
-from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, capacity, role_variables
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import bench_report, capacity
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.rule_values import (
     as_bool, as_float, as_int, fullmatch, items_of, not_lists, to_json)
 from ansible_collections.inferops.gpu_inference.plugins.plugin_utils.server_spec import ENV_NAME_RE, PATH_RE, SECRET_ENV_RE
@@ -47,14 +47,14 @@ GOODPUT = r'(ttft|tpot|e2el):[0-9]+(\.[0-9]+)?'
 
 
 def problems(settings, context=None, entry_point='main'):
-    """The rules across settings; ``context``: variable_names (every variable of the host, for the mistyped ones)."""
+    """The rules across settings (the mistyped variables are the lookup role_problems's, for every role)."""
     s = settings
     out = bench_report.scenario_problems(s['vllm_bench_scenarios']) + bench_report.sweep_problems(s['vllm_bench_concurrency_sweep'])
     out += not_lists(s, ('vllm_bench_goodput',))
     out += _setting_problems(s)
     if entry_point == 'capacity':
         out += capacity.settings_problems(names=CAPACITY, **dict((key, s[var]) for key, var in CAPACITY.items()))
-    return out + role_variables.unknown((context or {}).get('variable_names', ()), 'vllm_bench', OUTPUTS)
+    return out
 
 
 def _setting_problems(s):

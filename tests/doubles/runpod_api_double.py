@@ -29,8 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import bed_nodes
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'unit', 'fixtures', 'runpod', 'pods.json')
-GPU_TYPES = ('NVIDIA H100 80GB HBM3', 'NVIDIA H200', 'NVIDIA L40S', 'NVIDIA RTX 6000 Ada Generation',
-             'NVIDIA RTX 4000 Ada Generation', 'NVIDIA A100 80GB PCIe', 'NVIDIA GeForce RTX 4090')
+# GPU ids from RunPod's GPU types reference (docs.runpod.io/references/gpu-types), the ones the guides and tests use.
+GPU_TYPES = ('NVIDIA H100 80GB HBM3', 'NVIDIA H100 PCIe', 'NVIDIA H100 NVL', 'NVIDIA H200', 'NVIDIA L40S', 'NVIDIA L40',
+             'NVIDIA L4', 'NVIDIA RTX 6000 Ada Generation', 'NVIDIA RTX 4000 Ada Generation', 'NVIDIA RTX A6000',
+             'NVIDIA RTX A5000', 'NVIDIA RTX A4000', 'NVIDIA A40', 'NVIDIA A100 80GB PCIe', 'NVIDIA A100-SXM4-80GB',
+             'NVIDIA GeForce RTX 4090', 'NVIDIA GeForce RTX 3090')
 
 
 class State(object):

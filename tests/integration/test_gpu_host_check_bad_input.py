@@ -28,6 +28,9 @@ CASES = [
     ('gpu_host_check_min_shm_gb', -1, ['gpu_host_check_min_shm_gb=-1', '0 or more']),
     ('gpu_host_check_min_model_cache_free_gb', 'lots', ['gpu_host_check_min_model_cache_free_gb', 'float']),
     ('gpu_host_check_do_agent', 'perhaps', ['gpu_host_check_do_agent', 'bool']),
+    # A mistyped setting (guide 004's 10 GB without the unit), which Ansible alone would ignore.
+    ('gpu_host_check_min_gpu_memory', 10240, ['gpu_host_check_min_gpu_memory is not a variable of the role gpu_host_check',
+                                              'did you mean gpu_host_check_min_gpu_memory_mib?']),
 ]
 
 

@@ -8,7 +8,8 @@ import pytest
 import badinput
 
 
-@pytest.mark.parametrize('options', [(), ('--limit', 'node1'), ('--limit', 'gpu_nodes:&node1')], ids=['no-limit', 'limit-host', 'limit-pattern'])
+@pytest.mark.parametrize('options', [(), ('--limit', 'node1'), ('--limit', 'gpu_nodes:&node1'), ('--check', '--limit', 'node1')],
+                         ids=['no-limit', 'limit-host', 'limit-pattern', 'check-limit'])
 def test_a_failing_preflight_fails_the_run_under_limit(tmp_path, options):
     case_dir = str(tmp_path / 'case')
     os.makedirs(case_dir)
@@ -20,5 +21,10 @@ def test_a_failing_preflight_fails_the_run_under_limit(tmp_path, options):
     rc, out = badinput.run_playbook('preflight.yml', case_dir, {}, inv, options=options)
     assert rc != 0, out[-3000:]
     assert 'Preflight failed on 1 host(s): node1' in out, out[-3000:]
+    if '--check' in options:
+        # Check mode reads and judges the node (nothing it runs changes a host) and writes no report, saying so.
+        assert 'gpu_count' in out and 'check mode writes no report' in out and 'Fleet report' not in out, out[-3000:]
+        assert not os.path.exists(os.path.join(case_dir, 'reports')), 'check mode wrote a report'
+        return
     assert os.path.islink(os.path.join(case_dir, 'reports', 'preflight-latest')), 'no report was written'
     assert 'node2' not in open(os.path.join(case_dir, 'reports', 'preflight-latest', 'report.md')).read()

@@ -209,7 +209,7 @@ def test_bad_settings_are_refused_before_any_change(tmp_path):
         'vllm_monitoring_scrape_interval': '5 seconds', 'vllm_monitoring_group_wait': '0s',
         'vllm_monitoring_alertmanager_port': 9090, 'vllm_monitoring_eda_dir': eda_dir,
         'vllm_monitoring_eda_token': token, 'vllm_monitoring_eda_ssh_private_key': 'not-a-key-canary',
-        'vllm_monitoring_eda_packages': ['ansible==12.3.0']}
+        'vllm_monitoring_eda_packages': ['ansible==12.3.0'], 'vllm_monitoring_scrape_intervall': '5s'}
     (tmp_path / 'settings.json').write_text(json.dumps(settings))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'))
@@ -229,7 +229,9 @@ def test_bad_settings_are_refused_before_any_change(tmp_path):
                   "vllm_monitoring_group_wait='0s'",
                   'vllm_monitoring_eda_packages=["ansible==12.3.0"]; it must install ansible-rulebook',
                   'vllm_monitoring_eda_ssh_private_key is set but is not a private key',
-                  'vllm_monitoring_eda_token is set but is not at least 16 characters'):
+                  'vllm_monitoring_eda_token is set but is not at least 16 characters',
+                  'vllm_monitoring_scrape_intervall is not a variable of the role vllm_monitoring '
+                  '(did you mean vllm_monitoring_scrape_interval?)'):
         assert words in out, words
     assert token not in out and 'not-a-key-canary' not in out
     assert 'Find whether systemd runs this host' not in out  # stopped at the validation, before the first step after it

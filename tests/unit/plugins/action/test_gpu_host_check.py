@@ -51,3 +51,15 @@ def test_the_settings_are_the_role_variables_templated(run_action):
     gpu, calls = run_action(dcgm_exporter=True)
     assert dict((c['check'], c['status']) for c in gpu['checks'])['gpu_count'] == 'ok'
     assert calls[0][1]['dcgm_exporter_url'] == 'http://127.0.0.1:9400/metrics'
+
+
+def test_a_mistyped_setting_is_named_with_the_closest_before_the_node_is_read(run_action):
+    result, calls = run_action(fleet_vars={'gpu_host_check_min_gpu_memory': 10240})
+    assert result['failed'] and calls == []
+    assert result['msg'].endswith('gpu_host_check_min_gpu_memory is not a variable of the role gpu_host_check '
+                                  '(did you mean gpu_host_check_min_gpu_memory_mib?)')
+    # The facts a run set (a second preflight in the same play reads them) are not settings.
+    outputs = {'gpu_host_check_results': [], 'gpu_host_check_summary': {}, 'gpu_host_check_gpus': [],
+               'gpu_host_check_info': {}, 'gpu_host_check_should_fail': False}
+    result, calls = run_action(fleet_vars=outputs)
+    assert not result.get('failed'), result.get('msg')

@@ -120,6 +120,25 @@ def test_bench_names_a_mistyped_variable_and_checks_the_search_for_capacity():
                      'vllm_bench_timout is not a variable of the role vllm_bench (did you mean vllm_bench_timeout?)']
 
 
+@pytest.mark.parametrize('role,typo,closest', [
+    ('droplet', 'droplet_ssh_usr', 'droplet_ssh_user'),
+    ('vllm_gateway', 'vllm_gateway_listen_prot', 'vllm_gateway_listen_port'),
+    ('gpu_host_setup', 'gpu_host_setup_cdi_spc', 'gpu_host_setup_cdi_spec'),
+])
+def test_every_role_names_a_mistyped_variable(role, typo, closest, monkeypatch):
+    monkeypatch.setenv('DO_API_TOKEN', 'dop_v1_' + 'a' * 64)
+    variables = task_vars(role, host='localhost' if role == 'droplet' else 'node1')
+    before = query(role, variables)
+    variables[typo] = 1
+    assert query(role, variables) == before + ['%s is not a variable of the role %s (did you mean %s?)' % (typo, role, closest)]
+
+
+def test_the_outputs_of_a_role_are_not_mistyped_settings():
+    assert query('vllm_bench', bench_vars(vllm_bench_records=[], vllm_bench_misses=[], vllm_bench_capacity={})) == []
+    assert query('vllm_bench', bench_vars(vllm_bench_extra_args='--x')) == [
+        'vllm_bench_extra_args is not a variable of the role vllm_bench; its settings are listed by ansible-doc -t role']
+
+
 def test_missing_variables_an_unknown_role_or_entry_point_are_errors():
     variables = task_vars('vllm_gateway')
     del variables['vllm_gateway_backend']

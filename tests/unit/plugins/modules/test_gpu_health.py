@@ -24,7 +24,9 @@ def node(tmp_path):
 
     def run(profile, log='clean.log', args=None, check_mode=False, **env):
         env = dict({'PATH': folder + os.pathsep + os.environ['PATH'], 'NVIDIA_SMI_DOUBLE_FIXTURES': H100,
-                    'NVIDIA_SMI_DOUBLE_PROFILE': json.dumps(profile), 'KERNEL_LOG_DOUBLE_FILE': os.path.join(LOGS, log)},
+                    'NVIDIA_SMI_DOUBLE_PROFILE': json.dumps(profile), 'KERNEL_LOG_DOUBLE_FILE': os.path.join(LOGS, log),
+                    # A node up for a day, whatever this machine's uptime: dmesg holds no line from before the boot.
+                    'KERNEL_LOG_DOUBLE_UPTIME': '86400'},
                    **env)
         result = run_module('gpu_health', args or {}, env, check_mode=check_mode)
         assert result['_rc'] == 0 and result['changed'] is False, result
