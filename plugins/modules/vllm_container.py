@@ -23,7 +23,8 @@ description:
   - With O(state=restored) it rolls that back in the same way, in one run. The failed container's last log lines
     are kept (returned, and written to O(failed_log)), it is removed, and the container set aside as O(set_aside)
     is renamed back to O(name) and started. With an empty O(set_aside) only the failed one is removed.
-  - With O(state=absent) it stops (within O(stop_timeout)) and removes the containers named O(name) and O(set_aside).
+  - With O(state=absent) it stops (within O(stop_timeout)) and removes the containers named O(name) and O(set_aside); a
+    host without the O(runtime)'s CLI has none, and nothing is done.
   - GPUs are given the engine's way - docker's O(gpus) (the NVIDIA container toolkit), podman's CDI O(devices).
   - With O(release), it first lays out the server's release folder on the node (its configuration and secret
     files) in the same run, before any container is touched.
@@ -247,7 +248,10 @@ def main():
     p = module.params
     if p['hooks_dir'] and p['runtime'] != 'podman':
         module.fail_json(msg='%s: hooks_dir is podman\'s --hooks-dir; docker has none' % p['name'])
-    engine = module.get_bin_path(p['runtime'], required=True)
+    engine = module.get_bin_path(p['runtime'], required=p['state'] != 'absent')
+    if not engine:
+        # No engine on the node: no container of it to remove.
+        module.exit_json(changed=False, removed=[], msg='%s is not installed on this host: no container to remove' % p['runtime'])
 
     def run(argv):
         return module.run_command([engine] + argv)

@@ -212,7 +212,9 @@ def main():
     if start_supervisord and not supervisord:
         missing.append('supervisord')
     if missing:
-        module.exit_json(changed=False, missing=missing, previous=manager.read(), set_aside=False,
+        # Nothing changed yet: the role installs what is missing and runs this again. Check mode installs nothing, so
+        # this is its only run: it says that the server would be started (changed).
+        module.exit_json(changed=check, missing=missing, previous=manager.read(), set_aside=False,
                          supervisord_started=False, root=os.geteuid() == 0)
 
     # Read before anything changes: a failure below still returns the file a rollback puts back.

@@ -306,6 +306,10 @@ def host_problems(settings, spec, probe, host):
         out.append('%s (%s): the user the role runs as on %s (ansible_user, or become_user) cannot %s %s; set %s to a folder '
                    'of its own (a user without root running podman rootless: docs/guides/003-podman-cdi-tp2.md), or become root'
                    % (name, path, host, 'write in' if refused == path else 'make folders in', refused, name.split('[')[0]))
+    runtime = settings['vllm_server_runtime']
+    if runtime in ('docker', 'podman') and probe.get('state') == '%s CLI not found' % runtime:
+        out.append('vllm_server_runtime=%s: %s is not installed on %s; install it (playbooks/setup.yml with '
+                   'gpu_host_setup_install_engines: true) or choose another runtime (docker, podman, process)' % (runtime, runtime, host))
     server = probe.get('server') or {}
     follower = bool(node) and node['rank'] > 0  # its URL is the leader's: the port is not on this node
     if probe.get('listening') and server.get('status') not in spec['running_states'] and not follower:

@@ -186,7 +186,11 @@ def test_evidence_to_save_leaves_something_to_do_except_in_check_mode():
     ({'vllm_server_port': 8001}, {'gpu_count': 1, 'status': 'absent', 'ready': False},
      'vllm_server_port=8001 on 127.0.0.1 is in use on gpu-a by something other than docker vllm; '
      'choose a free port or stop what listens there'),
-], ids=['tp-x-pp', 'gpu-ids', 'gpu-count', 'port'])
+    # vllm_probe's own words for a node without the engine's CLI (a guide 003 host before podman is installed).
+    ({'inferops_runtime': 'podman'}, {'gpu_count': 1, 'listening': False, 'ready': False, 'status': '', 'state': 'podman CLI not found'},
+     'vllm_server_runtime=podman: podman is not installed on gpu-a; install it (playbooks/setup.yml with '
+     'gpu_host_setup_install_engines: true) or choose another runtime (docker, podman, process)'),
+], ids=['tp-x-pp', 'gpu-ids', 'gpu-count', 'port', 'no-engine'])
 def test_what_the_host_lacks_fails_it_naming_it(values, says, message):
     variables = host_vars(**values)
     spec = lookup_spec(variables)

@@ -69,3 +69,13 @@ def test_started_needs_an_image_and_names_it(engine):
     env, dummy, calls = engine
     result = run_module('vllm_container', {'name': 'vllm'}, env)
     assert result['_rc'] == 1 and 'image' in result['msg'] and calls() == []
+
+
+def test_absent_on_a_host_without_the_engine_has_nothing_to_remove(tmp_path):
+    env = {'PATH': str(tmp_path)}  # no docker, no podman
+    for runtime in ('docker', 'podman'):
+        result = run_module('vllm_container', {'name': 'vllm', 'set_aside': 'vllm-previous', 'state': 'absent', 'runtime': runtime}, env)
+        assert result['_rc'] == 0 and result['changed'] is False and result['removed'] == [], result
+        assert result['msg'] == '%s is not installed on this host: no container to remove' % runtime
+    started = run_module('vllm_container', {'name': 'vllm', 'image': 'vllm/vllm-openai:v1', 'runtime': 'podman'}, env)
+    assert started['failed'] and 'podman' in started['msg']
