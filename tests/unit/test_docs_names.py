@@ -26,8 +26,8 @@ OUTPUTS = {
     'vllm_server': {'vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison', 'vllm_server_health',
                     'vllm_server_spec'},
 }
-# Named on purpose as what does not exist: the README's example of a mistyped setting.
-MISTYPED_EXAMPLES = {'redeploy_max_ttft_raise'}
+# Named on purpose as what does not exist: the README's examples of mistyped settings.
+MISTYPED_EXAMPLES = {'redeploy_max_ttft_raise', 'gpu_host_check_min_gpu_memory', 'vllm_bench_extra_args'}
 
 
 def options(role):
