@@ -58,7 +58,9 @@ def phase1():
         pytest.skip('needs root and the bed\'s Docker engine')
     if port_open(PORT):
         pytest.fail('127.0.0.1:%d is taken (a make demo server left running?): guide 004 serves there' % PORT)
-    fresh = [path for path in ('/var/lib/inferops/vllm', '/var/lib/inferops/hf-cache') if not os.path.exists(path)]
+    # The role's default folders, which the page keeps: removed after the test where it made them.
+    fresh = [path for path in ('/var/lib/inferops',) + tuple('/var/lib/inferops/' + name for name in ('vllm', 'hf-cache', 'bench', 'models'))
+             if not os.path.exists(path)]
     work = tempfile.mkdtemp(prefix='inferops-guide004-', dir='/var/tmp')
     with open(CPU_BED) as handle:
         bed = yaml.safe_load(handle)
