@@ -213,7 +213,7 @@ def main():
         missing.append('supervisord')
     if missing:
         # Nothing changed yet: the role installs what is missing and runs this again. Check mode installs nothing, so
-        # this is its only run: it says that the server would be started (changed).
+        # both runs find it missing: each says that the server would be started (changed).
         module.exit_json(changed=check, missing=missing, previous=manager.read(), set_aside=False,
                          supervisord_started=False, root=os.geteuid() == 0)
 

@@ -58,10 +58,25 @@ def phase1():
         pytest.skip('needs root and the bed\'s Docker engine')
     if port_open(PORT):
         pytest.fail('127.0.0.1:%d is taken (a make demo server left running?): guide 004 serves there' % PORT)
+    for name in ('vllm', 'vllm-previous'):  # the role's default names, which the page keeps: removed after the test
+        if docker('container', 'inspect', name, check=False).returncode == 0:
+            pytest.fail('a container named %s exists on this engine: guide 004\'s server takes that name' % name)
     # The role's default folders, which the page keeps: removed after the test where it made them.
     fresh = [path for path in ('/var/lib/inferops',) + tuple('/var/lib/inferops/' + name for name in ('vllm', 'hf-cache', 'bench', 'models'))
              if not os.path.exists(path)]
     work = tempfile.mkdtemp(prefix='inferops-guide004-', dir='/var/tmp')
+    try:
+        yield setup(work)
+    finally:
+        run(work, 'remove.yml')
+        docker('rm', '-f', 'vllm', 'vllm-previous', check=False)
+        for path in fresh:
+            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def setup(work):
+    """The model folder and the page's inventory with the bed's substitutions, in the user's folder."""
     with open(CPU_BED) as handle:
         bed = yaml.safe_load(handle)
     model = os.path.join(work, 'llm-project', 'model')
@@ -87,12 +102,7 @@ def phase1():
         yaml.safe_dump(bed, handle)
     with open(os.path.join(work, 'inventory.yml'), 'w') as handle:
         yaml.safe_dump(inventory, handle)
-    yield {'work': work, 'model': model}
-    run(work, 'remove.yml')
-    docker('rm', '-f', 'vllm', 'vllm-previous', check=False)
-    for path in fresh:
-        shutil.rmtree(path, ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
+    return {'work': work, 'model': model}
 
 
 def run(work, playbook):

@@ -10,21 +10,25 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.inferops.gpu_inference.plugins.action import gpu_host_check as gpu_host_check_action
+from ansible_collections.inferops.gpu_inference.plugins.plugin_utils import server_spec, vllm_bench_rules
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 ROLES = sorted(os.listdir(os.path.join(ROOT, 'roles')))
 PAGES = ['README.md'] + sorted(glob.glob('docs/**/*.md', root_dir=ROOT, recursive=True)) + sorted(
     glob.glob('roles/*/README.md', root_dir=ROOT))
 SHIPPED = sorted(glob.glob('playbooks/*.yml', root_dir=ROOT)) + sorted(glob.glob('inventories/**/*.yml', root_dir=ROOT, recursive=True))
 NAME = re.compile(r'\b((?:%s)_[a-z0-9_]*[a-z0-9])\b' % '|'.join(sorted(ROLES, key=len, reverse=True)))
-# The facts the roles set for the playbooks and users to read (their READMEs' "Outputs"), by role.
+# The facts the roles set for the playbooks and users to read (their READMEs' "Outputs"), by role, from where each
+# role's check of mistyped variables reads them.
+with open(os.path.join(ROOT, 'roles', 'redeploy', 'vars', 'main.yml')) as _handle:
+    _REDEPLOY_OUTPUTS = yaml.safe_load(_handle)['_redeploy_outputs']
 OUTPUTS = {
-    'gpu_host_check': {'gpu_host_check_results', 'gpu_host_check_summary', 'gpu_host_check_should_fail',
-                       'gpu_host_check_gpus', 'gpu_host_check_info'},
-    'gpu_host_setup': {'gpu_host_setup_plan'},
-    'redeploy': {'redeploy_before', 'redeploy_target', 'redeploy_node', 'redeploy_perf', 'redeploy_stamp'},
-    'vllm_bench': {'vllm_bench_records', 'vllm_bench_misses', 'vllm_bench_capacity'},
-    'vllm_server': {'vllm_server_result', 'vllm_server_plan', 'vllm_server_perf_comparison', 'vllm_server_health',
-                    'vllm_server_spec'},
+    'gpu_host_check': set(gpu_host_check_action.OUTPUTS),
+    'gpu_host_setup': {'gpu_host_setup_plan'},  # the filter's name, its plan a fact of the role's own (_gpu_host_setup_plan)
+    'redeploy': set(_REDEPLOY_OUTPUTS),
+    'vllm_bench': set(vllm_bench_rules.OUTPUTS),
+    'vllm_server': set(server_spec.OUTPUTS) | {'vllm_server_spec'},  # vllm_server_spec: the lookup's name
 }
 # Named on purpose as what does not exist: the README's examples of mistyped settings.
 MISTYPED_EXAMPLES = {'redeploy_max_ttft_raise', 'gpu_host_check_min_gpu_memory', 'vllm_bench_extra_args'}

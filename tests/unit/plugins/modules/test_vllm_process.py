@@ -71,7 +71,7 @@ def test_a_missing_executable_is_reported_and_nothing_changes(systemd, tmp_path)
     assert result['_rc'] == 0 and result['changed'] is False and result['missing'] == ['executable']
     assert result['previous'] == UNIT.format('old', 'a') and result['set_aside'] is False
     assert unit.read_text() == UNIT.format('old', 'a') and calls() == []
-    # Check mode installs nothing, so this is its only run: it says the server would be started.
+    # Check mode installs nothing, so the role's second run finds it missing too: each says the server would be started.
     checked = run_module('vllm_process', args(unit, content=UNIT.format('new', 'b'), executable=str(tmp_path / 'venv' / 'bin' / 'vllm')),
                          env, check_mode=True)
     assert checked['_rc'] == 0 and checked['changed'] is True and checked['missing'] == ['executable']
