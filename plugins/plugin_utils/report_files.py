@@ -85,11 +85,26 @@ def _replace(path, text):
     os.replace(path + '.tmp', path)
 
 
+def write_files(folder, files):
+    """Write files ({name: text}) into folder (made where missing), each replaced whole; the names whose text changed."""
+    os.makedirs(folder, exist_ok=True)
+    changed = []
+    for name, text in files.items():
+        path = os.path.join(folder, name)
+        try:
+            with open(path) as handle:
+                same = handle.read() == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            _replace(path, text)
+            changed.append(name)
+    return changed
+
+
 def write_report(root, kind, folder, files, latest_link=True):
     """Write files ({name: text}) into folder, then point <root>/<kind>-latest at it."""
-    os.makedirs(folder, exist_ok=True)
-    for name, text in files.items():
-        _replace(os.path.join(folder, name), text)
+    write_files(folder, files)
     if latest_link:
         link = os.path.join(root, kind + '-latest')
         if os.path.lexists(link + '.tmp'):

@@ -97,6 +97,54 @@ def test_evidence_says_why_it_has_no_metrics(tmp_path):
     assert open(os.path.join(folder, 'nvidia-smi.txt')).read() == 'not read: vllm_server_accelerator is cpu\n'
 
 
+COLLECT_ENV_DOUBLE = """#!/bin/sh
+# A vllm executable whose collect-env prints what vLLM's does first, and counts its runs.
+[ "$1" = collect-env ] || exit 2
+echo run >> "$(dirname "$0")/collect-env.runs"
+printf 'Collecting environment information...\\nvLLM Version                 : 0.32.0 (double)\\n'
+"""
+
+
+def test_collect_env_runs_when_the_server_starts_and_is_kept_while_it_runs_unchanged(server, tmp_path):
+    """collect-env imports vLLM (tens of seconds of CPU on every node): the run that starts the server collects it; a run
+    that leaves the server as it was keeps the one of its start (same fingerprint); a replace collects it again."""
+    case_dir = str(tmp_path / 'case')
+    os.makedirs(os.path.join(case_dir, 'venv', 'bin'))
+    executable = os.path.join(case_dir, 'venv', 'bin', 'vllm')
+    with open(executable, 'w') as handle:
+        handle.write(COLLECT_ENV_DOUBLE)
+    os.chmod(executable, 0o755)
+    runs = os.path.join(case_dir, 'venv', 'bin', 'collect-env.runs')
+    evidence = str(tmp_path / 'evidence')
+    extra = dict(badinput.node_vars(case_dir), vllm_server_runtime='process', vllm_server_accelerator='cpu',
+                 vllm_server_port=server, vllm_server_model='org/tiny', vllm_server_served_model_name='tiny',
+                 vllm_server_api_key='', vllm_server_evidence_dir=evidence, vllm_server_collect_env=True)
+    collected = os.path.join(evidence, 'node1', 'collect-env.txt')
+
+    def evidence_run(deployed_now, **more):
+        (tmp_path / 'evidence.yml').write_text(PLAYBOOK.replace('_vllm_server_needs_deploy: false',
+                                                                '_vllm_server_needs_deploy: %s' % str(deployed_now).lower()))
+        rc, out = run_playbook(str(tmp_path / 'evidence.yml'), case_dir, dict(extra, **more), badinput.inventory(case_dir))
+        assert rc == 0, out[-4000:]
+        with open(runs) as handle:
+            count = len(handle.read().split())
+        with open(collected) as handle:
+            return count, handle.read(), json.load(open(os.path.join(evidence, 'node1', 'deployment.json')))
+
+    count, text, deployment = evidence_run(True)
+    assert count == 1 and 'vLLM Version                 : 0.32.0 (double)' in text and deployment['deployed_now'] is True
+    count, kept, deployment = evidence_run(False)
+    assert count == 1 and kept == text and deployment['deployed_now'] is False  # kept: the server runs as it started
+    count, text, before = evidence_run(True)
+    assert count == 2  # a replace collects it again
+    # Evidence of a start under other settings (another fingerprint) is not this server's: collected again.
+    count, text, deployment = evidence_run(False, vllm_server_max_model_len=512)
+    assert count == 3 and deployment['fingerprint'] != before['fingerprint']
+    # Off: no run, and the file says so.
+    count, text, dummy = evidence_run(True, vllm_server_collect_env=False)
+    assert count == 3 and text == 'not collected: vllm_server_collect_env is false\n'
+
+
 def run_playbook(path, case_dir, extra, inventory_path, env=None):
     vars_file = os.path.join(case_dir, '..', 'vars.json')
     with open(vars_file, 'w') as handle:
