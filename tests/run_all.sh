@@ -43,6 +43,11 @@ after_bed() {  # a stage that needs the bed: waits for it, and fails at once if 
 
 t0=$SECONDS
 ( stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
+# Podman's image stores, root's and guide 003's user's (the real vLLM CPU images copied out of Docker:
+# gigabytes of disk, minutes on a fresh machine), filled once the bed is built, beside the lanes;
+# vllm_server_podman, at the end, finds them full (its converge runs the same scripts: a no-op then).
+( after_bed podman-stores bash -c 'tests/bed/load_podman_image.sh && tests/bed/rootless_podman_host.sh store guide003' ) 2>&1 \
+  | sed -u 's/^/[bed] /' &
 (
   stage sanity        tests/sanity.sh
   stage galaxy        tests/galaxy_importer.sh
@@ -76,7 +81,7 @@ after_bed journey  python -m pytest -q -s tests/journey
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed sanity galaxy versions-2.20 versions-2.18 preflight-2.18 preflight-2.21 host_setup lint unit versions-2.21 integration molecule journey; do
+for name in bed podman-stores sanity galaxy versions-2.20 versions-2.18 preflight-2.18 preflight-2.21 host_setup lint unit versions-2.21 integration molecule journey; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"

@@ -9,18 +9,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bed/lib.sh
 . "$here/lib.sh"
 
-# The vLLM CPU image, and the one with g++ (the server across nodes: tests/bed/vllm-cpu-cc), where built.
-load() {
+# The vLLM CPU image, and the one with g++ (the server across nodes: tests/bed/vllm-cpu-cc), where built:
+# those podman lacks (or holds at another hash) copied in one `docker save`, so that the layers they
+# share are read and written once.
+stale() {
   local image=$1 want got
   want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash" }}' "$image")
   got=$(podman image inspect --format '{{ index .Labels "inferops.bed.hash" }}' "localhost/$image" 2>/dev/null || true)
-  if [ "$got" = "$want" ]; then
-    log "podman has localhost/$image ($want)"; return 0
-  fi
-  log "copying $image into podman's store (a few minutes)"
-  docker save "$image" | podman load -q >/dev/null
-  podman image prune -f >/dev/null
-  log "podman has localhost/$image ($want)"
+  [ "$got" != "$want" ]
 }
 
 if ! command -v podman >/dev/null 2>&1; then
@@ -29,5 +25,16 @@ if ! command -v podman >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq podman >/dev/null
 fi
-load "${INFEROPS_VLLM_IMAGE:-inferops/vllm-cpu:0.32.0}"
-load "${INFEROPS_VLLM_CC_IMAGE:-inferops/vllm-cpu-cc:0.32.0}"
+images=()
+for image in "${INFEROPS_VLLM_IMAGE:-inferops/vllm-cpu:0.32.0}" "${INFEROPS_VLLM_CC_IMAGE:-inferops/vllm-cpu-cc:0.32.0}"; do
+  if stale "$image"; then images+=("$image"); else log "podman has localhost/$image"; fi
+done
+if [ ${#images[@]} -gt 0 ]; then
+  log "copying ${images[*]} into podman's store (a few minutes)"
+  docker save "${images[@]}" | podman load -q >/dev/null
+  podman image prune -f >/dev/null
+  for image in "${images[@]}"; do
+    if stale "$image"; then log "podman's localhost/$image is not the Docker image after the copy"; exit 1; fi
+    log "podman has localhost/$image"
+  done
+fi

@@ -8,13 +8,15 @@
 #                                               vLLM CPU image in USER's own podman store
 #   rootless_podman_host.sh down USER PORT DIR  USER's containers removed, that sshd stopped (the
 #                                               user and its image store stay: a reload takes minutes)
+#   rootless_podman_host.sh store USER          USER and the image in its store only (make test fills
+#                                               the store in the background while other stages run)
 # Debian's podman, run rootless: native overlay, host networking (slirp4netns cannot open
 # /dev/net/tun here; the podman runtime uses the host's network anyway). Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bed/lib.sh
 . "$here/lib.sh"
-action=$1 user=$2 port=$3 dir=$4
+action=$1 user=$2 port=${3:-} dir=${4:-}
 image=${INFEROPS_VLLM_IMAGE:-inferops/vllm-cpu:0.32.0}
 as_user() { su - "$user" -c "$1"; }
 
@@ -51,11 +53,29 @@ fi
 usermod -p '*' "$user"
 grep -q "^$user:" /etc/subuid || usermod --add-subuids 300000-365535 "$user"
 grep -q "^$user:" /etc/subgid || usermod --add-subgids 300000-365535 "$user"
+home=$(getent passwd "$user" | cut -d: -f6)
+
+# The image, in the user's own store (rootless podman cannot read root's), on the kernel's
+# overlay (Debian's podman 4.3 would take vfs: a full copy of the image per layer).
+conf=$home/.config/containers/storage.conf
+if [ ! -f "$conf" ]; then
+  install -d -o "$user" -g "$user" "$home/.config" "$home/.config/containers"
+  printf '[storage]\ndriver = "overlay"\n' >"$conf"
+  chown "$user:$user" "$conf"
+fi
+want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash" }}' "$image")
+got=$(as_user "podman image inspect --format '{{ index .Labels \"inferops.bed.hash\" }}' localhost/$image 2>/dev/null" || true)
+if [ "$got" != "$want" ]; then
+  log "copying $image into $user's podman store (about 2 minutes)"
+  docker save "$image" | as_user 'podman load -q >/dev/null; podman image prune -f >/dev/null'
+fi
+log "$user's podman has localhost/$image ($want)"
+
+[ "$action" = store ] && exit 0
 
 mkdir -p "$dir"
 [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
 [ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "inferops-bed-$user" -f "$dir/id_ed25519"
-home=$(getent passwd "$user" | cut -d: -f6)
 install -d -m 700 -o "$user" -g "$user" "$home/.ssh"
 install -m 600 -o "$user" -g "$user" "$dir/id_ed25519.pub" "$home/.ssh/authorized_keys"
 cat >"$dir/sshd_config" <<EOF
@@ -75,19 +95,3 @@ if ! { [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; }
   /usr/sbin/sshd -f "$dir/sshd_config"
   log "sshd for $user on 127.0.0.1:$port"
 fi
-
-# The image, in the user's own store (rootless podman cannot read root's), on the kernel's
-# overlay (Debian's podman 4.3 would take vfs: a full copy of the image per layer).
-conf=$home/.config/containers/storage.conf
-if [ ! -f "$conf" ]; then
-  install -d -o "$user" -g "$user" "$home/.config" "$home/.config/containers"
-  printf '[storage]\ndriver = "overlay"\n' >"$conf"
-  chown "$user:$user" "$conf"
-fi
-want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash" }}' "$image")
-got=$(as_user "podman image inspect --format '{{ index .Labels \"inferops.bed.hash\" }}' localhost/$image 2>/dev/null" || true)
-if [ "$got" != "$want" ]; then
-  log "copying $image into $user's podman store (about 2 minutes)"
-  docker save "$image" | as_user 'podman load -q >/dev/null; podman image prune -f >/dev/null'
-fi
-log "$user's podman has localhost/$image ($want)"
