@@ -3,17 +3,17 @@
 # Called by `make test` (after the virtualenv exists).
 #
 # The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
-# core for minutes on a fresh machine) builds in the background while the stages that need no
-# engine run. The stages that judge no server's speed run in two lanes at once, each mostly on
-# one core, balanced by their times on a fresh machine: [1] ansible-test sanity on the main pin,
-# galaxy, ansible-core 2.20 (sanity) and 2.18 (unit and sanity), then, once the bed is built,
-# the Molecule preflight scenario (doubles only, it times nothing) on the oldest and the newest
-# ansible-core (2.18, 2.21: the main pin runs preflight.yml in the integration battery, the rollout
-# scenario and the journey) and the host_setup scenario (apt, dpkg, systemd, dockerd and podman on
-# a fresh node; nothing timed); [2] lint, the unit tests and ansible-core 2.21's sanity, then,
-# once the bed is built, the integration battery. Their lines are printed as they come, marked
-# [bed], [1] and [2]. Molecule's other scenarios and the journey, which measure servers
-# (performance gates, start-up times), then run alone.
+# core for minutes on a fresh machine) builds in the background, then podman's image stores fill
+# beside the lanes. Lanes [1] and [2] run the stages that judge no server's speed: [1] the unit
+# tests, then, once the bed is built, the Molecule preflight scenario (doubles only, it times
+# nothing) on the oldest and the newest ansible-core (2.18, 2.21: the main pin runs preflight.yml
+# in the integration battery, the rollout scenario and the journey) and the host_setup scenario
+# (apt, dpkg, systemd, dockerd and podman on a fresh node; nothing timed); [2] the integration
+# battery once the bed is built. Molecule's other scenarios and the journey, which measure servers
+# (performance gates, start-up times), then run without the lanes. [3] The checks that read the
+# code only (lint, ansible-test sanity on the main pin, 2.20, 2.18 with its unit tests and 2.21,
+# galaxy-importer) run for the whole time at the lowest CPU priority: they take the CPU the others
+# leave idle. Lines are printed as they come, marked [bed], [1], [2] and [3].
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -48,27 +48,35 @@ t0=$SECONDS
 # vllm_server_podman, at the end, finds them full (its converge runs the same scripts: a no-op then).
 ( after_bed podman-stores bash -c 'tests/bed/load_podman_image.sh && tests/bed/rootless_podman_host.sh store guide003' ) 2>&1 \
   | sed -u 's/^/[bed] /' &
+# [3] The checks that read the code only (ansible-test sanity on each ansible-core, galaxy-importer, lint): at the
+# lowest CPU priority for the whole run, they take what the other stages leave idle (the bed's downloads, the servers'
+# waits) and yield to them, so that no server's timing shares a core with them. Their times are wall times.
 (
+  renice -n 19 -p "$BASHPID" >/dev/null
+  stage lint          ansible-lint --profile production
   stage sanity        tests/sanity.sh
   stage galaxy        tests/galaxy_importer.sh
   stage versions-2.20 tests/versions.sh 2.20
   stage versions-2.18 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.18
+  # Sanity only: the unit tests run on the main pin and on 2.18 (tests/versions.sh 2.21 alone runs them too).
+  stage versions-2.21 env INFEROPS_VERSIONS_PARTS=sanity tests/versions.sh 2.21
+) 2>&1 | sed -u 's/^/[3] /' &
+(
+  stage unit          python -m pytest -q tests/unit
   # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
   after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
   after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
   after_bed host_setup     tests/molecule.sh host_setup
 ) 2>&1 | sed -u 's/^/[1] /' &
+lane1=$!
 (
-  stage lint          ansible-lint --profile production
-  stage unit          python -m pytest -q tests/unit
-  # Sanity only: the unit tests run on the main pin and on 2.18 (tests/versions.sh 2.21 alone runs them too).
-  stage versions-2.21 env INFEROPS_VERSIONS_PARTS=sanity tests/versions.sh 2.21
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
   # the kernel, folders of their own); a file's cases stay on one worker.
   after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
 ) 2>&1 | sed -u 's/^/[2] /' &
-wait
-printf '\n===== the bed and the two lanes took %ss =====\n' $((SECONDS - t0))
+lane2=$!
+wait "$lane1" "$lane2"
+printf '\n===== the bed and lanes [1] and [2] took %ss =====\n' $((SECONDS - t0))
 
 # Every other scenario (or those named in INFEROPS_MOLECULE_SCENARIOS), one after the other.
 if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
@@ -76,12 +84,14 @@ if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
 else
   mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vx -e preflight -e host_setup | sort)
 fi
+while [ ! -f "$results/podman-stores" ]; do sleep 2; done  # vllm_server_podman's images are in
 after_bed molecule tests/molecule.sh "${scenarios[@]}"
 after_bed journey  python -m pytest -q -s tests/journey
+wait  # the checks [3], the podman stores
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed podman-stores sanity galaxy versions-2.20 versions-2.18 preflight-2.18 preflight-2.21 host_setup lint unit versions-2.21 integration molecule journey; do
+for name in bed podman-stores unit preflight-2.18 preflight-2.21 host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"

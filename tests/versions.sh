@@ -51,6 +51,9 @@ for row in "${matrix[@]}"; do
   read -r version pin pyver what lint <<<"$row"
   if [ $# -gt 0 ] && [[ " $* " != *" $version "* ]]; then continue; fi
   venv=$root/.venv-core-$version
+  # One maker at a time (tests/run_all.sh runs this version's parts in two lanes at once).
+  exec {lock}>"$venv.lock"
+  flock "$lock"
   if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp_of" ]; then
     rm -rf "$venv"
     "$(python_for "$pyver")" -m venv "$venv"
@@ -59,6 +62,7 @@ for row in "${matrix[@]}"; do
     ln -s "$main_collections" "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections"
     echo "$stamp_of" > "$venv/.stamp"
   fi
+  flock -u "$lock"
   printf '\n=== ansible-core %s (%s, Python %s) ===\n' "$version" "$("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)")" "$pyver"
   (
     export PATH=$venv/bin:$PATH
