@@ -15,8 +15,8 @@ version_added: 0.1.0
 description:
   - Writes each of O(files) into the folder O(dest) on the controller (made where missing), each file replaced
     whole, so that a run cut short leaves no half-written file. A file whose text is already there is left as it is.
-  - The M(inferops.gpu_inference.vllm_server) role's evidence (C(vllm_server_evidence_dir)) is written this way: one task
-    for a node's nine files instead of a copy task (two module runs) per file.
+  - The M(inferops.gpu_inference.vllm_server) role's evidence (C(vllm_server_evidence_dir)) is written this way (one task
+    for a node's nine files instead of a copy task, two module runs, per file).
   - Runs on the controller only (an action plugin); in check mode it writes nothing.
   - The texts are written as given; secrets must be taken out before (the role redacts the inspected container and
     keeps secrets out of the command lines and logs it reads). They are not returned.
