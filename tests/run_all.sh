@@ -25,7 +25,8 @@ stage() {
   local t0=$SECONDS result=ok
   printf '\n===== stage: %s =====\n' "$name"
   "$@" || result=FAILED
-  echo "$result $((SECONDS - t0))" > "$results/$name"
+  # Whole or not at all: other lanes poll for this file (after_bed).
+  echo "$result $((SECONDS - t0))" > "$results/.$name" && mv "$results/.$name" "$results/$name"
   printf '===== stage %s: %s in %ss\n' "$name" "$result" $((SECONDS - t0))
 }
 
@@ -34,7 +35,7 @@ after_bed() {  # a stage that needs the bed: waits for it, and fails at once if 
   while [ ! -f "$results/bed" ]; do sleep 2; done
   read -r result _ < "$results/bed"
   if [ "$result" != ok ]; then
-    echo "FAILED 0" > "$results/$name"
+    echo "FAILED 0" > "$results/.$name" && mv "$results/.$name" "$results/$name"
     printf '===== stage %s: FAILED (the bed was not built)\n' "$name"
     return
   fi
@@ -48,6 +49,7 @@ t0=$SECONDS
 # vllm_server_podman, at the end, finds them full (its converge runs the same scripts: a no-op then).
 ( after_bed podman-stores bash -c 'tests/bed/load_podman_image.sh && tests/bed/rootless_podman_host.sh store guide003' ) 2>&1 \
   | sed -u 's/^/[bed] /' &
+podman_stores=$!
 # [3] The checks that read the code only (ansible-test sanity on each ansible-core, galaxy-importer, lint): at the
 # lowest CPU priority for the whole run, they take what the other stages leave idle (the bed's downloads, the servers'
 # waits) and yield to them, so that no server's timing shares a core with them. Their times are wall times.
@@ -62,6 +64,8 @@ t0=$SECONDS
   stage versions-2.21 env INFEROPS_VERSIONS_PARTS=sanity tests/versions.sh 2.21
 ) 2>&1 | sed -u 's/^/[3] /' &
 (
+  # The virtualenvs of 2.18 and 2.21 (pip installs), made here at normal priority: lane [3] waits for them (a lock).
+  stage venvs         env INFEROPS_VERSIONS_PARTS=none tests/versions.sh 2.18 2.21
   stage unit          python -m pytest -q tests/unit
   # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
   after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
@@ -84,14 +88,14 @@ if [ -n "${INFEROPS_MOLECULE_SCENARIOS:-}" ]; then
 else
   mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vx -e preflight -e host_setup | sort)
 fi
-while [ ! -f "$results/podman-stores" ]; do sleep 2; done  # vllm_server_podman's images are in
+wait "$podman_stores"  # vllm_server_podman's images are in
 after_bed molecule tests/molecule.sh "${scenarios[@]}"
 after_bed journey  python -m pytest -q -s tests/journey
 wait  # the checks [3], the podman stores
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed podman-stores unit preflight-2.18 preflight-2.21 host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21; do
+for name in bed podman-stores venvs unit preflight-2.18 preflight-2.21 host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"

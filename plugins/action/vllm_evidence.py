@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.plugins.action import ActionBase
@@ -35,7 +36,9 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg='files: %s is not a file name (a name without "/", not "." or ".."): '
                           'the evidence is written inside dest only' % ', '.join(repr(n) for n in bad))
             return result
-        files = dict((name, '' if text is None else str(text)) for name, text in args['files'].items())
+        # Text as given; a value the templating turned back into data (a JSON text on older ansible-core) as JSON.
+        files = dict((name, text if isinstance(text, str) else '' if text is None
+                      else json.dumps(text, indent=4, sort_keys=True) + '\n') for name, text in args['files'].items())
         folder = os.path.realpath(args['dest'])
         result.update(dir=folder, files=sorted(files), changed=False)
         if self._task.check_mode:

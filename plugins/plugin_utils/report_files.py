@@ -79,7 +79,7 @@ def report_folder(args, kind, task_vars, now=None):
 
 
 def _replace(path, text):
-    with open(path + '.tmp', 'w') as handle:
+    with open(path + '.tmp', 'w', encoding='utf-8', newline='') as handle:
         handle.write(text)
     os.chmod(path + '.tmp', 0o644)
     os.replace(path + '.tmp', path)
@@ -92,7 +92,7 @@ def write_files(folder, files):
     for name, text in files.items():
         path = os.path.join(folder, name)
         try:
-            with open(path) as handle:
+            with open(path, encoding='utf-8', newline='') as handle:
                 same = handle.read() == text
         except (OSError, UnicodeDecodeError):
             same = False

@@ -14,7 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # share are read and written once.
 stale() {
   local image=$1 want got
-  want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash" }}' "$image")
+  want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash" }}' "$image") && [ -n "$want" ] || {
+    log "Docker has no $image (built by tests/bed/build_vllm_image.sh, build_pod_cc_image.sh)"; exit 1; }
   got=$(podman image inspect --format '{{ index .Labels "inferops.bed.hash" }}' "localhost/$image" 2>/dev/null || true)
   [ "$got" != "$want" ]
 }

@@ -67,7 +67,9 @@ want=$(docker image inspect --format '{{ index .Config.Labels "inferops.bed.hash
 got=$(as_user "podman image inspect --format '{{ index .Labels \"inferops.bed.hash\" }}' localhost/$image 2>/dev/null" || true)
 if [ "$got" != "$want" ]; then
   log "copying $image into $user's podman store (about 2 minutes)"
-  docker save "$image" | as_user 'podman load -q >/dev/null; podman image prune -f >/dev/null'
+  docker save "$image" | as_user 'podman load -q >/dev/null && podman image prune -f >/dev/null'
+  got=$(as_user "podman image inspect --format '{{ index .Labels \"inferops.bed.hash\" }}' localhost/$image 2>/dev/null" || true)
+  [ "$got" = "$want" ] || { log "$user's podman has no localhost/$image at $want after the copy"; exit 1; }
 fi
 log "$user's podman has localhost/$image ($want)"
 

@@ -38,3 +38,14 @@ def test_a_folder_that_cannot_be_made_fails_naming_it(tmp_path):
     (tmp_path / 'file').write_text('')
     result = make_action(ActionModule, {'dest': str(tmp_path / 'file' / 'node1'), 'files': {'a.txt': 'x'}}).run(task_vars={})
     assert result['failed'] and str(tmp_path / 'file' / 'node1') in result['msg']
+
+
+def test_data_is_written_as_json_and_carriage_returns_compare_as_they_are(tmp_path):
+    dest = str(tmp_path / 'e')
+    files = {'nvidia-smi.json': {'gpus': [0, 1]}, 'server-log-tail.txt': 'Loading 50%\rLoading 100%\n'}
+    result = make_action(ActionModule, {'dest': dest, 'files': files}).run(task_vars={})
+    assert open(os.path.join(dest, 'nvidia-smi.json')).read() == '{\n    "gpus": [\n        0,\n        1\n    ]\n}\n'
+    with open(os.path.join(dest, 'server-log-tail.txt'), newline='') as handle:
+        assert handle.read() == files['server-log-tail.txt']
+    # The same again changes nothing (a progress bar's carriage return compares as it is).
+    assert make_action(ActionModule, {'dest': dest, 'files': files}).run(task_vars={})['changed_files'] == []
