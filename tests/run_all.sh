@@ -4,16 +4,15 @@
 #
 # The bed (the Docker engine and the test images: downloads and debootstrap, a fraction of a
 # core for minutes on a fresh machine) builds in the background, then podman's image stores fill
-# beside the lanes. Lanes [1] and [2] run the stages that judge no server's speed: [1] the unit
-# tests, then, once the bed is built, the Molecule preflight scenario (doubles only, it times
-# nothing) on the oldest and the newest ansible-core (2.18, 2.21: the main pin runs preflight.yml
-# in the integration battery, the rollout scenario and the journey) and the host_setup scenario
-# (apt, dpkg, systemd, dockerd and podman on a fresh node; nothing timed); [2] the integration
-# battery once the bed is built. Molecule's other scenarios and the journey, which measure servers
+# beside the lanes. Lanes [1] and [2] run the stages that judge no server's speed: [1] the
+# virtualenvs of ansible-core 2.18 and 2.21, the unit tests, then, once the bed is built, the
+# host_setup scenario (apt, dpkg, systemd, dockerd and podman on a fresh node; nothing timed);
+# [2] the integration battery once the bed is built. Molecule's other scenarios and the journey, which measure servers
 # (performance gates, start-up times), then run without the lanes. [3] The checks that read the
 # code only (lint, ansible-test sanity on the main pin, 2.20, 2.18 with its unit tests and 2.21,
-# galaxy-importer) run for the whole time at the lowest CPU priority: they take the CPU the others
-# leave idle. Lines are printed as they come, marked [bed], [1], [2] and [3].
+# galaxy-importer), then the preflight scenario (doubles only) on 2.18 and 2.21, run for the whole
+# time at the lowest CPU priority: they take the CPU the others leave idle. Lines are printed as
+# they come, marked [bed], [1], [2] and [3].
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
@@ -62,14 +61,14 @@ podman_stores=$!
   stage versions-2.18 env INFEROPS_VERSIONS_PARTS="unit sanity" tests/versions.sh 2.18
   # Sanity only: the unit tests run on the main pin and on 2.18 (tests/versions.sh 2.21 alone runs them too).
   stage versions-2.21 env INFEROPS_VERSIONS_PARTS=sanity tests/versions.sh 2.21
+  # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
+  after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
+  after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
 ) 2>&1 | sed -u 's/^/[3] /' &
 (
   # The virtualenvs of 2.18 and 2.21 (pip installs), made here at normal priority: lane [3] waits for them (a lock).
   stage venvs         env INFEROPS_VERSIONS_PARTS=none tests/versions.sh 2.18 2.21
   stage unit          python -m pytest -q tests/unit
-  # tests/molecule.sh holds a lock per scenario: the preflight runs take turns.
-  after_bed preflight-2.18 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.18
-  after_bed preflight-2.21 env INFEROPS_VERSIONS_PARTS=molecule tests/versions.sh 2.21
   after_bed host_setup     tests/molecule.sh host_setup
 ) 2>&1 | sed -u 's/^/[1] /' &
 lane1=$!
@@ -95,7 +94,7 @@ wait  # the checks [3], the podman stores
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed podman-stores venvs unit preflight-2.18 preflight-2.21 host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21; do
+for name in bed podman-stores venvs unit host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21 preflight-2.18 preflight-2.21; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
   printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"
