@@ -7,7 +7,8 @@
 # beside the lanes. Lanes [1] and [2] run the stages that judge no server's speed: [1] the
 # virtualenvs of ansible-core 2.18 and 2.21, the unit tests, then, once the bed is built, the
 # host_setup scenario (apt, dpkg, systemd, dockerd and podman on a fresh node; nothing timed);
-# [2] the integration battery once the bed is built. Molecule's other scenarios and the journey, which measure servers
+# [2] the integration battery once the Docker engine answers, its files that need the images once
+# they are built. Molecule's other scenarios and the journey, which measure servers
 # (performance gates, start-up times), then run without the lanes. [3] The checks that read the
 # code only (lint, ansible-test sanity on the main pin, 2.20, 2.18 with its unit tests and 2.21,
 # galaxy-importer), then the preflight scenario (doubles only) on 2.18 and 2.21, run for the whole
@@ -29,20 +30,23 @@ stage() {
   printf '===== stage %s: %s in %ss\n' "$name" "$result" $((SECONDS - t0))
 }
 
-after_bed() {  # a stage that needs the bed: waits for it, and fails at once if it was not built
-  local name=$1 result
-  while [ ! -f "$results/bed" ]; do sleep 2; done
-  read -r result _ < "$results/bed"
+after() {  # after NEED NAME CMD...: a stage that needs stage NEED (engine, bed): waits for it, fails at once if NEED failed
+  local need=$1 name=$2 result
+  shift
+  while [ ! -f "$results/$need" ]; do sleep 2; done
+  read -r result _ < "$results/$need"
   if [ "$result" != ok ]; then
     echo "FAILED 0" > "$results/.$name" && mv "$results/.$name" "$results/$name"
-    printf '===== stage %s: FAILED (the bed was not built)\n' "$name"
+    printf '===== stage %s: FAILED (the %s was not made)\n' "$name" "$need"
     return
   fi
   stage "$@"
 }
+after_bed() { after bed "$@"; }
 
 t0=$SECONDS
-( stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
+# The Docker engine first (Debian's docker.io, chromium; what most of the integration battery needs), then the images.
+( stage engine tests/bed/ensure_docker.sh; stage bed make --no-print-directory bed ) 2>&1 | sed -u 's/^/[bed] /' &
 # Podman's image stores, root's and guide 003's user's (the real vLLM CPU images copied out of Docker:
 # gigabytes of disk, minutes on a fresh machine), filled once the bed is built, beside the lanes;
 # vllm_server_podman, at the end, finds them full (its converge runs the same scripts: a no-op then).
@@ -82,8 +86,10 @@ done
 lane1=$!
 (
   # Two workers: each case is an ansible-playbook run, and the cases share nothing (ports from
-  # the kernel, folders of their own); a file's cases stay on one worker.
-  after_bed integration python -m pytest -q -n 2 --dist loadfile tests/integration
+  # the kernel, folders of their own); a file's cases stay on one worker. Once the engine answers
+  # (the images still building), then the files marked bed_images once the bed is built.
+  after engine integration python -m pytest -q -n 2 --dist loadfile -m 'not bed_images' tests/integration
+  after_bed integration-bed python -m pytest -q -n 2 --dist loadfile -m bed_images tests/integration
 ) 2>&1 | sed -u 's/^/[2] /' &
 lane2=$!
 wait "$lane1" "$lane2"
@@ -103,12 +109,12 @@ wait  # the checks [3], the podman stores
 
 printf '\n===== stage times =====\n'
 failed=0
-for name in bed podman-stores venvs unit host_setup integration molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21 preflight-2.18 preflight-2.21; do
+for name in engine bed podman-stores venvs unit host_setup integration integration-bed molecule journey lint sanity galaxy versions-2.20 versions-2.18 versions-2.21 preflight-2.18 preflight-2.21; do
   { read -r result seconds < "$results/$name"; } 2>/dev/null || { result=MISSING; seconds=0; }
   [ "$result" = ok ] || failed=1
-  printf '%-14s %-7s %5ss\n' "$name" "$result" "$seconds"
+  printf '%-15s %-7s %5ss\n' "$name" "$result" "$seconds"
 done
-printf '%-14s %-7s %5ss\n' total '' "$SECONDS"
+printf '%-15s %-7s %5ss\n' total '' "$SECONDS"
 # A failed Molecule scenario's failing tasks, again (its log's end is only the destroy sequence).
 for log in "$INFEROPS_MOLECULE_LOGS"/inferops-molecule-*.failed; do
   [ -f "$log" ] || continue

@@ -12,6 +12,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'bed_images: needs the bed\'s test images (tests/run_all.sh runs these once they are '
+                            'built; the others only need the Docker engine)')
+
+
 @pytest.fixture(scope='session')
 def playbook():
     link = os.path.join(ROOT, '.collections', 'ansible_collections', 'inferops', 'gpu_inference')

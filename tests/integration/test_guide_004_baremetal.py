@@ -27,6 +27,8 @@ import yaml
 
 import badinput
 
+pytestmark = pytest.mark.bed_images  # the bed's vLLM CPU image
+
 ROOT = badinput.ROOT
 PAGE = os.path.join(ROOT, 'docs', 'guides', '004-baremetal-compose.md')
 CPU_BED = os.path.join(ROOT, 'inventories', 'local', 'group_vars', 'gpu_nodes', 'cpu_bed.yml')

@@ -24,6 +24,8 @@ import urllib.request
 import pytest
 import yaml
 
+pytestmark = pytest.mark.bed_images  # the bed's monitoring and droplet images
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
 DOUBLES = os.path.join(ROOT, 'tests', 'doubles')
