@@ -60,8 +60,10 @@ podman_stores=$!
 # another) and by nice only within a group: lane [3] gets a CPU group of its own that runs only on
 # CPU no other group wants (cpu.idle, cgroup v1 or v2), and nice 19 where that cannot be made.
 idle_group=
-for g in /sys/fs/cgroup/cpu/inferops-idle /sys/fs/cgroup/inferops-idle; do
-  if [ -d "${g%/*}" ] && mkdir -p "$g" 2>/dev/null && echo 1 2>/dev/null >"$g/cpu.idle"; then idle_group=$g; break; fi
+for g in /sys/fs/cgroup/cpu/inferops-idle:cpu.shares /sys/fs/cgroup/inferops-idle:cgroup.controllers; do
+  # (cgroup v1's cpu controller, or cgroup v2: the file that says which is mounted there)
+  if [ -f "${g%/*}/${g#*:}" ] && g=${g%:*} && mkdir -p "$g" 2>/dev/null && [ -f "$g/cpu.idle" ] \
+     && echo 1 2>/dev/null >"$g/cpu.idle"; then idle_group=$g; break; fi
 done
 (
   renice -n 19 -p "$BASHPID" >/dev/null
